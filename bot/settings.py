@@ -1,0 +1,61 @@
+"""Typed settings from the environment or `.env` (names fixed by DESIGN.md's operator contract)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Built once in `main()`; never read at import time."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    admin_chat_id: int | None = None
+    database_path: Path = Path("data/diplodigest.sqlite3")
+    telegram_api_url: str = "https://api.telegram.org"
+    feeds_allow_private: bool = False
+    poll_interval_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    default_timezone: str = "Europe/Moscow"
+    delivery_rate: float = Field(default=25.0, ge=0)
+    topics_catalog_path: Path | None = None
+    sources_path: Path | None = None
+    log_level: str = "INFO"
+
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("admin_chat_id", "topics_catalog_path", "sources_path", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            try:
+                return frozenset(int(p) for p in parts if p)
+            except ValueError as exc:
+                raise ValueError("ADMIN_IDS must be comma-separated numeric Telegram user ids") from exc
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"DEFAULT_TIMEZONE {value!r} is not an IANA time zone") from exc
+        return value
