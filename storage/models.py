@@ -1,0 +1,67 @@
+"""Frozen dataclasses the repositories return; times are aware UTC datetimes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    url: str
+    title: str | None
+    custom_title: str | None
+    site_url: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    active: bool
+    paused: bool
+    error_count: int
+    last_error: str | None
+    last_error_kind: str | None
+    last_error_at: datetime | None
+    last_success_at: datetime | None
+    last_polled_at: datetime | None
+    next_poll_at: datetime | None
+    initial_done: bool
+    created_at: datetime
+
+    @property
+    def display_name(self) -> str:
+        return self.custom_title or self.title or self.url
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDraft:
+    """A normalized feed entry, not yet stored (output of bot.normalize)."""
+
+    key: str
+    url: str | None
+    title: str
+    summary: str
+    lead: str
+    image_url: str | None
+    source: str
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: int
+    feed_id: int | None
+    key: str
+    url: str | None
+    title: str
+    summary: str
+    lead: str
+    image_url: str | None
+    source: str
+    published_at: datetime
+    fetched_at: datetime
+    backfill: bool
+    topics: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    cluster_id: int | None = None

@@ -1,0 +1,21 @@
+"""How times are stored: ISO 8601 UTC text with a `Z`, which sorts correctly as text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def to_db(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to storage; use aware UTC")
+    return value.astimezone(UTC).strftime(_FORMAT)
+
+
+def from_db(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, _FORMAT).replace(tzinfo=UTC)
