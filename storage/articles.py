@@ -1,0 +1,267 @@
+"""ArticleRepo: the archive — storing one poll's entries at once, reading, searching, purging."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database
+from storage.feeds import PollSuccess, write_success
+from storage.models import Article, ArticleDraft
+from storage.timefmt import from_db, to_db
+
+# SQLite's default limit on host parameters is 32766 (3.32+); stay well below it.
+_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """A draft plus what understanding added, ready to insert."""
+
+    draft: ArticleDraft
+    topics: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    cluster_id: int | None = None  # None: a story of its own (cluster_id becomes the row's id)
+    signature: bytes | None = None
+    search_terms: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRow:
+    article_id: int
+    cluster_id: int | None
+    signature: bytes
+    published_at: datetime
+    source: str
+
+
+def article_from_row(row: Any) -> Article:
+    return Article(
+        id=row["id"],
+        feed_id=row["feed_id"],
+        key=row["key"],
+        url=row["url"],
+        title=row["title"],
+        summary=row["summary"],
+        lead=row["lead"],
+        image_url=row["image_url"],
+        source=row["source"],
+        published_at=from_db(row["published_at"]),  # type: ignore[arg-type]
+        fetched_at=from_db(row["fetched_at"]),  # type: ignore[arg-type]
+        backfill=bool(row["backfill"]),
+        topics=tuple(json.loads(row["topics"])),
+        countries=tuple(json.loads(row["countries"])),
+        matches={k: tuple(v) for k, v in json.loads(row["matches"]).items()},
+        cluster_id=row["cluster_id"],
+    )
+
+
+_COLUMNS = (
+    "id, feed_id, key, url, title, summary, lead, image_url, source, published_at, fetched_at,"
+    " backfill, topics, countries, matches, cluster_id"
+)
+
+
+class ArticleRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def known_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        """Which of these entry keys this feed has listed before (read-only: no per-row writes)."""
+        known: set[str] = set()
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.db.fetchall(
+                f"SELECT key FROM feed_entries WHERE feed_id = ? AND key IN ({marks})",
+                (feed_id, *chunk),
+            )
+            known.update(r[0] for r in rows)
+        return known
+
+    async def store_poll(
+        self,
+        feed_id: int,
+        items: Sequence[NewArticle],
+        *,
+        now: datetime,
+        backfill: bool,
+        success: PollSuccess,
+        known_count: int,
+    ) -> list[int]:
+        """One transaction per polled feed: new articles, their ledger rows, search terms, feed health.
+
+        An article whose canonical URL is already stored (the same story in two feeds of one
+        agency) is not stored twice: the ledger points at the existing row. Returns new ids.
+        """
+        new_ids: list[int] = []
+        fetched = to_db(now)
+        async with self.db.transaction() as conn:
+            for item in items:
+                d = item.draft
+                async with conn.execute(
+                    "INSERT INTO articles (feed_id, key, url, title, summary, lead, image_url, source,"
+                    " published_at, fetched_at, backfill, topics, countries, matches, cluster_id,"
+                    " signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING RETURNING id",
+                    (
+                        feed_id,
+                        d.key,
+                        d.url,
+                        d.title,
+                        d.summary,
+                        d.lead,
+                        d.image_url,
+                        d.source,
+                        to_db(d.published_at),
+                        fetched,
+                        int(backfill),
+                        json.dumps(list(item.topics)),
+                        json.dumps(list(item.countries)),
+                        json.dumps(
+                            {k: list(v) for k, v in item.matches.items()}, ensure_ascii=False
+                        ),
+                        item.cluster_id,
+                        item.signature,
+                    ),
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is not None:
+                    article_id = row[0]
+                    new_ids.append(article_id)
+                    if item.search_terms:
+                        await conn.execute(
+                            "INSERT INTO article_search (rowid, terms) VALUES (?, ?)",
+                            (article_id, item.search_terms),
+                        )
+                else:
+                    article_id = await _id_by_url(conn, d.url)
+                await conn.execute(
+                    "INSERT OR IGNORE INTO feed_entries (feed_id, key, article_id, first_seen_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (feed_id, d.key, article_id, fetched),
+                )
+            if new_ids:
+                await conn.execute(
+                    "UPDATE articles SET cluster_id = id WHERE cluster_id IS NULL AND id >= ?",
+                    (min(new_ids),),
+                )
+            await write_success(conn, feed_id, success, initial_done=True)
+            await conn.execute(
+                "INSERT INTO poll_log (feed_id, polled_at, outcome, new_count, known_count)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (feed_id, fetched, "new" if new_ids else "known", len(new_ids), known_count),
+            )
+        return new_ids
+
+    async def record_unchanged(self, feed_id: int, success: PollSuccess, *, outcome: str) -> None:
+        """A 304 or an identical body: one small transaction, nothing parsed, nothing per row."""
+        async with self.db.transaction() as conn:
+            await write_success(conn, feed_id, success, initial_done=False)
+            await conn.execute(
+                "INSERT INTO poll_log (feed_id, polled_at, outcome) VALUES (?, ?, ?)",
+                (feed_id, to_db(success.now), outcome),
+            )
+
+    async def get(self, article_id: int) -> Article | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM articles WHERE id = ?", (article_id,))
+        return None if row is None else article_from_row(row)
+
+    async def latest(self, limit: int = 20, *, offset: int = 0) -> list[Article]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM articles ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [article_from_row(r) for r in rows]
+
+    async def by_ids(self, ids: Iterable[int]) -> list[Article]:
+        ids = list(ids)
+        out: list[Article] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = await self.db.fetchall(
+                f"SELECT {_COLUMNS} FROM articles WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.extend(article_from_row(r) for r in rows)
+        return out
+
+    async def count(self) -> int:
+        return int(await self.db.fetchval("SELECT COUNT(*) FROM articles"))
+
+    async def max_id(self) -> int:
+        return int(await self.db.fetchval("SELECT COALESCE(MAX(id), 0) FROM articles"))
+
+    async def cluster_candidates(self, since: datetime) -> list[ClusterRow]:
+        rows = await self.db.fetchall(
+            "SELECT id, cluster_id, signature, published_at, source FROM articles"
+            " WHERE published_at >= ? AND signature IS NOT NULL",
+            (to_db(since),),
+        )
+        return [
+            ClusterRow(r[0], r[1], r[2], from_db(r[3]), r[4])  # type: ignore[arg-type]
+            for r in rows
+        ]
+
+    async def search(self, match_expression: str, limit: int = 10) -> list[Article]:
+        """FTS5 over normalized terms; `match_expression` is built by the caller from lemmas."""
+        rows = await self.db.fetchall(
+            f"SELECT {', '.join('a.' + c.strip() for c in _COLUMNS.split(','))}"
+            " FROM article_search s JOIN articles a ON a.id = s.rowid"
+            " WHERE article_search MATCH ? ORDER BY a.published_at DESC LIMIT ?",
+            (match_expression, limit),
+        )
+        return [article_from_row(r) for r in rows]
+
+    async def iter_all(self, batch: int = 500) -> list[list[Article]]:
+        """All articles in id order, in batches (for re-tagging after a catalog change)."""
+        out, last = [], 0
+        while True:
+            rows = await self.db.fetchall(
+                f"SELECT {_COLUMNS} FROM articles WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+            )
+            if not rows:
+                return out
+            out.append([article_from_row(r) for r in rows])
+            last = rows[-1]["id"]
+
+    async def update_tags(
+        self, rows: Sequence[tuple[int, Sequence[str], Sequence[str], dict[str, Sequence[str]]]]
+    ) -> None:
+        await self.db.executemany(
+            "UPDATE articles SET topics = ?, countries = ?, matches = ? WHERE id = ?",
+            [
+                (
+                    json.dumps(list(t)),
+                    json.dumps(list(c)),
+                    json.dumps({k: list(v) for k, v in m.items()}, ensure_ascii=False),
+                    i,
+                )
+                for i, t, c, m in rows
+            ],
+        )
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        """Delete old articles; the feed_entries ledger keeps their keys so they never return."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM article_search WHERE rowid IN"
+                " (SELECT id FROM articles WHERE published_at < ?)",
+                (to_db(cutoff),),
+            )
+            async with conn.execute(
+                "DELETE FROM articles WHERE published_at < ?", (to_db(cutoff),)
+            ) as cur:
+                return cur.rowcount
+
+
+async def _id_by_url(conn: Any, url: str | None) -> int | None:
+    if url is None:
+        return None
+    async with conn.execute("SELECT id FROM articles WHERE url = ?", (url,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else row[0]
