@@ -1,0 +1,293 @@
+"""Subscribers (people, groups, channels): the `chats` table, their filters and schedules."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database
+from storage.timefmt import from_db, to_db
+
+log = logging.getLogger(__name__)
+
+MODES = ("instant", "daily", "times", "weekly")
+STATUSES = ("active", "paused", "blocked")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    id: int
+    type: str
+    title: str | None
+    username: str | None
+    language: str
+    timezone: str
+    status: str
+    mode: str
+    times: tuple[str, ...]
+    weekday: int | None
+    topics: tuple[str, ...]
+    countries: tuple[str, ...]
+    cursor_article_id: int
+    last_slot_at: datetime | None
+    onboarded: bool
+    added_by: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_group(self) -> bool:
+        """Telegram limits groups to 20 messages a minute (channels have negative ids too)."""
+        return self.type in ("group", "supergroup")
+
+
+def chat_from_row(row: aiosqlite.Row) -> Chat:
+    return Chat(
+        id=row["id"],
+        type=row["type"],
+        title=row["title"],
+        username=row["username"],
+        language=row["language"],
+        timezone=row["timezone"],
+        status=row["status"],
+        mode=row["mode"],
+        times=tuple(json.loads(row["times"])),
+        weekday=row["weekday"],
+        topics=tuple(json.loads(row["topics"])),
+        countries=tuple(json.loads(row["countries"])),
+        cursor_article_id=row["cursor_article_id"],
+        last_slot_at=from_db(row["last_slot_at"]),
+        onboarded=bool(row["onboarded"]),
+        added_by=row["added_by"],
+        created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=from_db(row["updated_at"]),  # type: ignore[arg-type]
+    )
+
+
+def _unique(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+class ChatNotFoundError(LookupError):
+    """The chat is not subscribed (never was, or said /stop)."""
+
+
+class ChatRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, chat_id: int) -> Chat | None:
+        row = await self.db.fetchone("SELECT * FROM chats WHERE id = ?", (chat_id,))
+        return None if row is None else chat_from_row(row)
+
+    async def ensure(
+        self,
+        chat_id: int,
+        *,
+        type: str,
+        title: str | None,
+        username: str | None,
+        language: str,
+        timezone: str,
+        now: datetime,
+        added_by: int | None = None,
+    ) -> Chat:
+        """The chat, created if new with its cursor at the newest stored article (no old flood).
+
+        A new chat's `last_slot_at` is `now`: slots before it are not "missed".
+        An existing chat only gets its title and username refreshed.
+        """
+        stamp = to_db(now)
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)) as cur:
+                exists = await cur.fetchone() is not None
+            if exists:
+                await conn.execute(
+                    "UPDATE chats SET title = ?, username = ? WHERE id = ?"
+                    " AND (title IS NOT ? OR username IS NOT ?)",
+                    (title, username, chat_id, title, username),
+                )
+            else:
+                await conn.execute(
+                    "INSERT INTO chats (id, type, title, username, language, timezone,"
+                    " cursor_article_id, last_slot_at, added_by, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM articles),"
+                    " ?, ?, ?, ?)",
+                    (
+                        chat_id,
+                        type,
+                        title,
+                        username,
+                        language,
+                        timezone,
+                        stamp,
+                        added_by,
+                        stamp,
+                        stamp,
+                    ),
+                )
+                log.info("new chat %s (%s)", chat_id, type)
+        return await self._must_get(chat_id)
+
+    async def set_topics(self, chat_id: int, topics: Sequence[str], now: datetime) -> Chat:
+        return await self._update(chat_id, now, topics=json.dumps(_unique(topics)))
+
+    async def toggle_topic(self, chat_id: int, slug: str, now: datetime) -> Chat:
+        return await self._toggle(chat_id, "topics", slug, now)
+
+    async def set_countries(self, chat_id: int, countries: Sequence[str], now: datetime) -> Chat:
+        values = _unique([c.lower() for c in countries])
+        return await self._update(chat_id, now, countries=json.dumps(values))
+
+    async def toggle_country(self, chat_id: int, iso2: str, now: datetime) -> Chat:
+        return await self._toggle(chat_id, "countries", iso2.lower(), now)
+
+    async def set_schedule(
+        self,
+        chat_id: int,
+        *,
+        mode: str,
+        times: Sequence[str],
+        weekday: int | None,
+        now: datetime,
+    ) -> Chat:
+        """New schedule; slots before `now` count as handled (no surprise digest on change)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown schedule mode {mode!r}; expected one of {MODES}")
+        clean = sorted(set(times))
+        for value in clean:
+            if not _HHMM.match(value):
+                raise ValueError(f"time {value!r} is not HH:MM")
+        if mode in ("daily", "weekly") and len(clean) != 1:
+            raise ValueError(f"mode {mode} needs exactly one time, got {len(clean)}")
+        if mode == "times" and not clean:
+            raise ValueError("mode times needs at least one time")
+        if mode == "weekly" and (weekday is None or not 0 <= weekday <= 6):
+            raise ValueError("mode weekly needs a weekday 0 (Monday) … 6 (Sunday)")
+        if mode == "instant":
+            clean = clean or ["09:00"]
+        return await self._update(
+            chat_id,
+            now,
+            mode=mode,
+            times=json.dumps(clean),
+            weekday=weekday if mode == "weekly" else None,
+            last_slot_at=to_db(now),
+        )
+
+    async def set_timezone(self, chat_id: int, tz: str, now: datetime) -> Chat:
+        """Validated by the caller (bot.schedule.parse_timezone); resets the slot clock to `now`."""
+        return await self._update(chat_id, now, timezone=tz, last_slot_at=to_db(now))
+
+    async def set_language(self, chat_id: int, lang: str, now: datetime) -> Chat:
+        return await self._update(chat_id, now, language=lang)
+
+    async def set_status(self, chat_id: int, status: str, now: datetime) -> Chat:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; expected one of {STATUSES}")
+        return await self._update(chat_id, now, status=status)
+
+    async def reactivate(self, chat_id: int, now: datetime) -> Chat | None:
+        """A chat that had blocked the bot came back: active again, settings untouched."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE chats SET status = 'active', updated_at = ?"
+                " WHERE id = ? AND status = 'blocked'",
+                (to_db(now), chat_id),
+            )
+        return await self.get(chat_id)
+
+    async def mark_onboarded(self, chat_id: int, now: datetime) -> Chat:
+        return await self._update(chat_id, now, onboarded=1)
+
+    async def delete(self, chat_id: int) -> bool:
+        async with (
+            self.db.transaction() as conn,
+            conn.execute("DELETE FROM chats WHERE id = ?", (chat_id,)) as cur,
+        ):
+            return cur.rowcount > 0
+
+    async def migrate(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: move the subscription (digests/outbox follow by cascade).
+
+        If the new id was already registered (someone used the bot there first), the old
+        chat's settings win and the fresh row is replaced.
+        """
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (old_id,)) as cur:
+                if await cur.fetchone() is None:
+                    return
+            await conn.execute("DELETE FROM chats WHERE id = ?", (new_id,))
+            await conn.execute(
+                "UPDATE chats SET id = ?, type = 'supergroup' WHERE id = ?", (new_id, old_id)
+            )
+        log.info("chat %s migrated to %s", old_id, new_id)
+
+    async def list(self, *, status: str | None = None) -> list[Chat]:
+        if status is None:
+            rows = await self.db.fetchall("SELECT * FROM chats ORDER BY id")
+        else:
+            rows = await self.db.fetchall(
+                "SELECT * FROM chats WHERE status = ? ORDER BY id", (status,)
+            )
+        return [chat_from_row(r) for r in rows]
+
+    async def counts(self) -> dict[str, int]:
+        """Chats per status, every status present, plus `total`."""
+        result = dict.fromkeys(STATUSES, 0)
+        for row in await self.db.fetchall("SELECT status, COUNT(*) FROM chats GROUP BY status"):
+            result[row[0]] = row[1]
+        result["total"] = sum(result.values())
+        return result
+
+    # -- internals
+
+    async def _must_get(self, chat_id: int) -> Chat:
+        chat = await self.get(chat_id)
+        if chat is None:
+            raise ChatNotFoundError(chat_id)
+        return chat
+
+    async def _update(self, chat_id: int, now: datetime, **fields: Any) -> Chat:
+        columns = ", ".join(f"{name} = ?" for name in fields)  # names are ours, not user input
+        params = [*fields.values(), to_db(now), chat_id]
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(f"UPDATE chats SET {columns}, updated_at = ? WHERE id = ?", params) as cur,
+        ):
+            if cur.rowcount == 0:
+                raise ChatNotFoundError(chat_id)
+        return await self._must_get(chat_id)
+
+    async def _toggle(self, chat_id: int, column: str, value: str, now: datetime) -> Chat:
+        def flip(values: list[str]) -> list[str]:
+            return [v for v in values if v != value] if value in values else [*values, value]
+
+        return await self._modify_list(chat_id, column, flip, now)
+
+    async def _modify_list(
+        self,
+        chat_id: int,
+        column: str,
+        change: Callable[[list[str]], list[str]],
+        now: datetime,
+    ) -> Chat:
+        async with self.db.transaction() as conn:
+            async with conn.execute(f"SELECT {column} FROM chats WHERE id = ?", (chat_id,)) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise ChatNotFoundError(chat_id)
+            values = change(json.loads(row[0]))
+            await conn.execute(
+                f"UPDATE chats SET {column} = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(values), to_db(now), chat_id),
+            )
+        return await self._must_get(chat_id)
