@@ -76,8 +76,8 @@ def check_feed_url(url: str) -> str:
             FetchErrorKind.INVALID_URL, "URL must not contain credentials (user:password@)"
         )
     parsed = parsed.with_fragment(None)
-    if not parsed.raw_path:
-        parsed = parsed.with_path("/")
+    if parsed.raw_path == "/":  # "http://host" and "http://host/" are one feed: store the latter
+        parsed = parsed.with_path("/", keep_query=True)
     return str(parsed)
 
 
