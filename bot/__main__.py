@@ -1,0 +1,63 @@
+"""Command line: `python -m bot run | poll | feeds … | articles | classify | retag | digest | preview`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot import app
+from bot.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="diplodigest", description="Diplomatic news digests for Telegram"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="the bot: long polling, scheduler, feed polling and digests")
+    sub.add_parser("poll", help="one polling pass over all active feeds")
+    feeds = sub.add_parser("feeds", help="manage sources without Telegram")
+    fsub = feeds.add_subparsers(dest="feeds_command", required=True)
+    add = fsub.add_parser("add", help="add a feed URL")
+    add.add_argument("url")
+    add.add_argument("--title", help="display name (defaults to the feed's own title)")
+    fsub.add_parser("list", help="list feeds with their health")
+    rm = fsub.add_parser("remove", help="remove a feed (its stored articles stay)")
+    rm.add_argument("url")
+    arts = sub.add_parser("articles", help="stored articles, newest first")
+    arts.add_argument("--limit", type=int, default=20)
+    arts.add_argument("--json", action="store_true", help="one JSON object per line")
+    sub.add_parser(
+        "classify", help="JSON lines {title, text} on stdin → topics, countries, matches"
+    )
+    sub.add_parser("retag", help="re-tag every stored article with the current topic catalog")
+    dig = sub.add_parser("digest", help="the digest a chat would get now")
+    dig.add_argument("--chat", type=int, required=True)
+    dig.add_argument("--dry-run", action="store_true", help="print it without sending (required)")
+    sub.add_parser("preview", help="offline preview of a digest from the bundled sample feeds")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    app.configure_logging(settings)
+    from bot import cli_commands
+
+    handler = getattr(cli_commands, f"cmd_{args.command}")
+    try:
+        return asyncio.run(handler(settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

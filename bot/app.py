@@ -1,0 +1,70 @@
+"""The composition root: settings → database → repositories → services → bot → scheduler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.classify import Classifier
+from bot.fetch import Fetcher
+from bot.ingest import Ingestor
+from bot.settings import Settings
+from bot.sources import seed_default_sources
+from storage.articles import ArticleRepo
+from storage.db import Database
+from storage.feeds import FeedRepo
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+@dataclass(slots=True)
+class Core:
+    """Everything but Telegram: what the CLI commands and the bot share."""
+
+    settings: Settings
+    db: Database
+    feeds: FeedRepo
+    articles: ArticleRepo
+    classifier: Classifier
+    fetcher: Fetcher
+    ingestor: Ingestor
+
+
+@asynccontextmanager
+async def open_core(settings: Settings, *, seed_sources: bool = True) -> AsyncIterator[Core]:
+    db = await Database(settings.database_path).connect()
+    try:
+        feeds, articles = FeedRepo(db), ArticleRepo(db)
+        interval = timedelta(minutes=settings.poll_interval_minutes)
+        if seed_sources:
+            await seed_default_sources(
+                feeds, now=utc_now(), interval=interval, path=settings.sources_path
+            )
+        classifier = Classifier.load(settings.topics_catalog_path)
+        async with Fetcher(allow_private=settings.feeds_allow_private) as fetcher:
+            ingestor = Ingestor(
+                feeds=feeds,
+                articles=articles,
+                fetcher=fetcher,
+                classifier=classifier,
+                poll_interval=interval,
+                clock=utc_now,
+            )
+            yield Core(settings, db, feeds, articles, classifier, fetcher, ingestor)
+    finally:
+        await db.close()

@@ -1,0 +1,21 @@
+"""Search over stored articles by word forms: index and query both go through the same morphology."""
+
+from __future__ import annotations
+
+from bot.morph import Morph
+
+MAX_QUERY_WORDS = 12
+
+
+def search_terms(morph: Morph, title: str, text: str) -> str:
+    """The normalized words of an article, space-separated, for the FTS5 `terms` column."""
+    return " ".join(morph.tokens(f"{title} {text}").norm)
+
+
+def match_expression(morph: Morph, query: str) -> str | None:
+    """An FTS5 MATCH expression (all words, any form) for a user's query; None if no words."""
+    words = list(dict.fromkeys(morph.tokens(query[:1000]).norm))[:MAX_QUERY_WORDS]
+    if not words:
+        return None
+    # Each word quoted as an FTS5 string: user input can never become FTS5 syntax.
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
