@@ -1,0 +1,61 @@
+"""APScheduler wiring: minute ticks that ask the database what is due (restart-safe by design).
+
+No job per feed or per chat is registered: a feed's `next_poll_at` and a chat's `last_slot_at`
+live in SQLite, so a restart (or downtime) loses nothing and `replace_existing` games are moot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
+
+Tick = Callable[[], Awaitable[object]]
+
+
+def _guarded(name: str, tick: Tick) -> Tick:
+    async def run() -> None:
+        try:
+            await tick()
+        except Exception:  # a failing tick is logged; the next minute tries again
+            log.exception("scheduled job %s failed", name)
+
+    run.__name__ = name
+    return run
+
+
+def build_scheduler(
+    *,
+    ticks: dict[str, Tick],
+    daily: dict[str, Tick] | None = None,
+    now: datetime,
+    tick_seconds: int = 60,
+) -> AsyncIOScheduler:
+    """Every tick runs each `tick_seconds` (first run now); `daily` jobs once a day."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    for name, tick in ticks.items():
+        scheduler.add_job(
+            _guarded(name, tick),
+            "interval",
+            seconds=tick_seconds,
+            id=name,
+            next_run_time=now,
+            max_instances=1,  # a long poll pass is not started twice
+            coalesce=True,
+            misfire_grace_time=tick_seconds,
+        )
+    for name, job in (daily or {}).items():
+        scheduler.add_job(
+            _guarded(name, job),
+            "interval",
+            days=1,
+            id=name,
+            next_run_time=now + timedelta(minutes=5),
+            max_instances=1,
+            coalesce=True,
+        )
+    return scheduler
