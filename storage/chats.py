@@ -181,11 +181,14 @@ class ChatRepo:
             times=json.dumps(clean),
             weekday=weekday if mode == "weekly" else None,
             last_slot_at=to_db(now),
+            next_slot_at=None,
         )
 
     async def set_timezone(self, chat_id: int, tz: str, now: datetime) -> Chat:
         """Validated by the caller (bot.schedule.parse_timezone); resets the slot clock to `now`."""
-        return await self._update(chat_id, now, timezone=tz, last_slot_at=to_db(now))
+        return await self._update(
+            chat_id, now, timezone=tz, last_slot_at=to_db(now), next_slot_at=None
+        )
 
     async def set_language(self, chat_id: int, lang: str, now: datetime) -> Chat:
         return await self._update(chat_id, now, language=lang)
@@ -193,13 +196,13 @@ class ChatRepo:
     async def set_status(self, chat_id: int, status: str, now: datetime) -> Chat:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; expected one of {STATUSES}")
-        return await self._update(chat_id, now, status=status)
+        return await self._update(chat_id, now, status=status, next_slot_at=None)
 
     async def reactivate(self, chat_id: int, now: datetime) -> Chat | None:
         """A chat that had blocked the bot came back: active again, settings untouched."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE chats SET status = 'active', updated_at = ?"
+                "UPDATE chats SET status = 'active', next_slot_at = NULL, updated_at = ?"
                 " WHERE id = ? AND status = 'blocked'",
                 (to_db(now), chat_id),
             )

@@ -14,12 +14,14 @@ CREATE TABLE chats (
     countries          TEXT NOT NULL DEFAULT '[]',    -- JSON list of iso2; empty = any
     cursor_article_id  INTEGER NOT NULL DEFAULT 0,    -- articles with id > cursor are new for this chat
     last_slot_at       TEXT,                          -- UTC start of the last digest slot handled
+    next_slot_at       TEXT,                          -- UTC of the next slot (cache; NULL = recompute)
     onboarded          INTEGER NOT NULL DEFAULT 0,
     added_by           INTEGER,                       -- user id that subscribed a group/channel
     created_at         TEXT NOT NULL,
     updated_at         TEXT NOT NULL
 );
 CREATE INDEX chats_status ON chats(status, mode);
+CREATE INDEX chats_due ON chats(status, next_slot_at);
 
 -- One row per digest slot handled for a chat: the record that a slot was sent (or empty).
 CREATE TABLE digests (
@@ -28,6 +30,7 @@ CREATE TABLE digests (
     slot_at      TEXT NOT NULL,             -- UTC time of the scheduled slot (or of the request)
     kind         TEXT NOT NULL,             -- scheduled | instant | manual | broadcast
     article_count INTEGER NOT NULL DEFAULT 0,
+    outcome      TEXT NOT NULL DEFAULT 'queued', -- queued | empty | skipped (catch-up older than 24 h)
     created_at   TEXT NOT NULL,
     UNIQUE (chat_id, kind, slot_at)
 );
