@@ -1,0 +1,85 @@
+"""Country catalog (bot/data/countries.toml) and country detection in tokenized text.
+
+All country phrases compete for tokens together, longest first: "Гвинея-Бисау" beats "Гвинея",
+"Южный Судан" beats "Судан", a veto phrase ("state of Georgia") beats the bare name and tags
+nothing. One kept phrase is enough to tag a country.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from bot.morph import Morph, Tokens
+from bot.rules import Rule, RuleIndex, compile_rule, resolve, surface_of
+
+_ADJ_ENDINGS = (("ский", "ско"), ("цкий", "цко"))
+
+
+@dataclass(frozen=True, slots=True)
+class CountryDef:
+    iso2: str
+    name_ru: str
+    name_en: str
+
+
+def read_countries(path: Path | None = None) -> dict:
+    if path is None:
+        text = resources.files("bot").joinpath("data/countries.toml").read_text(encoding="utf-8")
+        return tomllib.loads(text)
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _combining_forms(ru_words: list[str]) -> list[str]:
+    """Compound-adjective first parts: "таджикский" -> "таджикско" (as in "таджикско-узбекские")."""
+    out = []
+    for word in ru_words:
+        if " " in word or not word.islower():
+            continue
+        for ending, combining in _ADJ_ENDINGS:
+            if word.endswith(ending):
+                out.append(word[: -len(ending)] + combining)
+    return out
+
+
+class CountryCatalog:
+    def __init__(self, data: dict, morph: Morph) -> None:
+        defs: list[CountryDef] = []
+        rules: list[Rule] = []
+        for iso2, entry in data["countries"].items():
+            if len(iso2) != 2 or not iso2.islower():
+                raise ValueError(f"country key must be ISO 3166-1 alpha-2 lower case: {iso2!r}")
+            ru_words, en_words = list(entry["ru"]), list(entry["en"])
+            defs.append(CountryDef(iso2, ru_words[0], en_words[0]))
+            phrases = ru_words + en_words + _combining_forms(ru_words)
+            phrases += list(entry.get("combining", []))
+            for phrase in dict.fromkeys(phrases):
+                rules.append(compile_rule(morph, iso2, phrase, 1.0, cased=True))
+            for phrase in entry.get("veto", []):
+                rules.append(compile_rule(morph, "", phrase, 0.0, cased=True))
+        self.defs = tuple(sorted(defs, key=lambda d: d.iso2))
+        self._by_code = {d.iso2: d for d in self.defs}
+        self.index = RuleIndex(rules)
+
+    def detect(self, toks: Tokens) -> dict[str, tuple[str, ...]]:
+        """iso2 -> the surface phrases that named it, in order of appearance."""
+        found: dict[str, list[str]] = {}
+        for hit in resolve(self.index.find(toks)):
+            if not hit.rule.key:
+                continue
+            words = found.setdefault(hit.rule.key, [])
+            word = surface_of(toks, hit)
+            if word not in words:
+                words.append(word)
+        return {code: tuple(words) for code, words in found.items()}
+
+    def name(self, iso2: str, lang: str) -> str:
+        country = self._by_code[iso2.lower()]
+        return country.name_ru if lang.startswith("ru") else country.name_en
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(d.iso2 for d in self.defs)

@@ -1,0 +1,90 @@
+"""Topic catalog (bot/data/topics.toml or an override file) and weighted-rule topic scoring.
+
+Scoring, per topic: rules of that topic compete for tokens (longest phrase wins, so a negative
+phrase such as "intellectual property rights" swallows the positive words inside it). Each kept
+term adds ``weight * min(1 + 0.5 * (count - 1), 2)`` (repetition helps, at most doubling), each
+kept negative term subtracts its weight; the topic is assigned when the sum reaches ``threshold``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from bot.morph import Morph, Tokens
+from bot.rules import Hit, Rule, RuleIndex, compile_rule, resolve, surface_of
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDef:
+    slug: str
+    name_ru: str
+    name_en: str
+    threshold: float
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    slug: str
+    score: float
+    matched: tuple[str, ...]
+
+
+def read_catalog(path: Path | None) -> dict:
+    if path is None:
+        return tomllib.loads(
+            resources.files("bot").joinpath("data/topics.toml").read_text(encoding="utf-8")
+        )
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+class TopicCatalog:
+    def __init__(self, data: dict, morph: Morph) -> None:
+        self.defs: tuple[TopicDef, ...] = ()
+        rules: list[Rule] = []
+        defs: list[TopicDef] = []
+        for entry in data.get("topic", []):
+            slug = entry["slug"]
+            if any(d.slug == slug for d in defs):
+                raise ValueError(f"duplicate topic slug {slug!r}")
+            defs.append(
+                TopicDef(slug, entry["name_ru"], entry["name_en"], float(entry["threshold"]))
+            )
+            for table in ("terms", "abbr"):
+                for phrase, weight in entry.get(table, {}).items():
+                    rules.append(compile_rule(morph, slug, phrase, weight, cased=False))
+            for phrase, weight in entry.get("negative", {}).items():
+                rules.append(compile_rule(morph, slug, phrase, -abs(weight), cased=False))
+        self.defs = tuple(defs)
+        self._thresholds = {d.slug: d.threshold for d in defs}
+        self.index = RuleIndex(rules)
+
+    def score(self, toks: Tokens) -> list[TopicScore]:
+        """Topics that reach their threshold, best first."""
+        by_slug: dict[str, list[Hit]] = defaultdict(list)
+        for hit in self.index.find(toks):
+            by_slug[hit.rule.key].append(hit)
+        out: list[TopicScore] = []
+        for slug, hits in by_slug.items():
+            counts: dict[Rule, int] = defaultdict(int)
+            matched: list[str] = []
+            for hit in resolve(hits):
+                counts[hit.rule] += 1
+                if hit.rule.weight > 0:
+                    word = surface_of(toks, hit)
+                    if word not in matched:
+                        matched.append(word)
+            total = 0.0
+            for rule, n in counts.items():
+                if rule.weight > 0:
+                    total += rule.weight * min(1 + 0.5 * (n - 1), 2.0)
+                else:
+                    total += rule.weight
+            if total >= self._thresholds[slug] and matched:
+                out.append(TopicScore(slug, total, tuple(matched)))
+        out.sort(key=lambda t: (-t.score, t.slug))
+        return out

@@ -1,0 +1,178 @@
+"""Classifier: pinned seed article, morphology, hard negatives, compounds, abbreviations, API."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.classify import Classification, Classifier
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier.load()
+
+
+def read_seed() -> tuple[str, str]:
+    lines = (FIXTURES / "seed_khovar.txt").read_text(encoding="utf-8").splitlines()
+    text = "\n".join(line for line in lines[1:] if not line.startswith("<image>"))
+    return lines[0], text
+
+
+def test_seed_article(clf: Classifier) -> None:
+    result = clf.classify(*read_seed())
+    assert {"human_rights", "cis", "un", "osce"} <= set(result.topics)
+    assert set(result.countries) == {"tj", "az", "by", "kg", "ru", "tm", "uz"}
+    assert result.countries == tuple(sorted(result.countries))
+    assert "прав человека" in result.matches["human_rights"]
+    assert "Таджикистана" in result.matches["tj"]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("защита прав человека", "human_rights"),
+        ("Уполномоченный по правам человека", "human_rights"),
+        ("в области прав человека", "human_rights"),
+        ("конференция о правах человека", "human_rights"),
+        ("Права человека остаются приоритетом", "human_rights"),
+        ("правозащитной проблематики", "human_rights"),
+        ("работы правозащитных органов", "human_rights"),
+        ("известный правозащитник", "human_rights"),
+        ("штаб-квартира Содружества Независимых Государств", "cis"),
+        ("государств Содружества Независимых Государств", "cis"),
+        ("Содружество Независимых Государств", "cis"),
+        ("заседание Евразийской экономической комиссии", "eaeu"),
+        ("в Евразийском экономическом союзе", "eaeu"),
+        ("Шанхайской организации сотрудничества", "sco"),
+        ("Организации Договора о коллективной безопасности", "csto"),
+        ("the UN human rights office", "human_rights"),
+        ("Human Rights Council", "un"),
+        ("Rights defenders said", "human_rights"),
+        ("effects of climate change", "climate"),
+        ("изменением климата", "climate"),
+        ("введены новые санкции", "sanctions"),
+        ("new sanctions on", "sanctions"),
+    ],
+)
+def test_morphology_and_phrases(clf: Classifier, text: str, topic: str) -> None:
+    result = clf.classify(text, "")
+    assert topic in result.topics, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Правительство утвердило правила управления",
+        "правовой статус земель и правовые нормы",
+        "Права на недвижимость и водительские права",
+        "intellectual property rights enforcement",
+        "copyrights and trademarks",
+        "human resources and rights issue of shares",
+        "авторские права и права собственности",
+        "защита прав потребителей",
+        "человек и право",  # scattered words are not the phrase
+        "права, которые есть у каждого человека",
+    ],
+)
+def test_hard_negatives_not_human_rights(clf: Classifier, text: str) -> None:
+    assert "human_rights" not in clf.classify(text, "").topics
+
+
+@pytest.mark.parametrize(
+    ("text", "countries"),
+    [
+        ("таджикско-узбекские переговоры", {"tj", "uz"}),
+        ("российско-китайские отношения", {"ru", "cn"}),
+        ("кыргызско-казахстанская граница", {"kg", "kz"}),
+        ("армяно-азербайджанские переговоры", {"am", "az"}),
+        ("американо-иранский диалог", {"us", "ir"}),
+        ("казахстанская делегация", {"kz"}),
+        ("Uzbek officials", {"uz"}),
+        ("Tajikistan's foreign minister", {"tj"}),
+        ("делегации Кыргызстана и Таджикистана", {"kg", "tj"}),
+        ("в Беларуси и Белоруссии", {"by"}),
+        ("Гвинея-Бисау", {"gw"}),
+        ("Экваториальной Гвинеи", {"gq"}),
+        ("Папуа — Новая Гвинея", {"pg"}),
+        ("Гвинеи", {"gn"}),
+        ("Нигер и Нигерия", {"ne", "ng"}),
+        ("Niger and Nigeria", {"ne", "ng"}),
+        ("Южной Кореи и КНДР", {"kr", "kp"}),
+        ("Демократической Республики Конго", {"cd"}),
+        ("Республики Конго", {"cg"}),
+        ("Dominica and the Dominican Republic", {"dm", "do"}),
+        ("Доминика и Доминиканская Республика", {"dm", "do"}),
+        ("в Душанбе, Ташкенте и Москве", set()),  # capitals do not count
+        ("turkey dinner", set()),
+        ("Atlanta, Georgia", set()),
+        ("Georgia's governor signed", {"ge"}),  # only the listed veto phrases block
+        ("Michael Jordan", set()),
+        ("государств-участников СНГ", set()),
+        ("итогов Второй мировой войны", set()),
+        ("Святой Престол и Государство Палестина", {"va", "ps"}),
+        ("Holy See and Palestine", {"va", "ps"}),
+    ],
+)
+def test_countries(clf: Classifier, text: str, countries: set[str]) -> None:
+    assert set(clf.classify(text, "").countries) == countries
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "expected"),
+    [
+        ("Генсек ООН заявил", "un", True),
+        ("словоООН и оон", "un", False),
+        ("UN envoy", "un", True),
+        ("un-elected and unusual", "un", False),
+        ("UNESCO heritage", "un", True),
+        ("встреча в СНГ", "cis", True),
+        ("снг", "cis", False),
+        ("CIS states", "cis", True),
+        ("OSCE observers", "osce", True),
+        ("osce", "osce", False),
+        ("саммит ШОС", "sco", True),
+        ("шоссе", "sco", False),
+        ("NATO summit", "nato", True),
+        ("G20 summit", "g20", True),
+        ("ЕЭК ООН", "eaeu", False),
+        ("ЕЭК", "eaeu", True),
+    ],
+)
+def test_abbreviations_with_case(clf: Classifier, text: str, topic: str, expected: bool) -> None:
+    assert (topic in clf.classify(text, "").topics) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("talks with the US", {"us"}), ("join us", set()), ("U.S. officials", {"us"})],
+)
+def test_us_is_not_us(clf: Classifier, text: str, expected: set[str]) -> None:
+    assert set(clf.classify(text, "").countries) == expected
+
+
+def test_api_surface(clf: Classifier) -> None:
+    slugs = [t.slug for t in clf.topics]
+    for slug in ("human_rights", "cis", "un", "osce", "eaeu", "csto", "sco", "brics"):
+        assert slug in slugs
+    assert len(slugs) == len(set(slugs))
+    assert clf.country_name("tj", "ru") == "Таджикистан"
+    assert clf.country_name("tj", "en") == "Tajikistan"
+    assert len(clf.country_codes) == 195
+    assert "va" in clf.country_codes and "ps" in clf.country_codes
+    result = clf.classify("", "")
+    assert result == Classification((), (), {})
+    assert isinstance(clf.signature("a", "b"), bytes)
+
+
+def test_catalog_override(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        '[[topic]]\nslug = "water"\nname_ru = "Вода"\nname_en = "Water"\nthreshold = 2\n'
+        'terms = { "водные ресурсы" = 2 }\n',
+        encoding="utf-8",
+    )
+    clf = Classifier.load(path)
+    assert [t.slug for t in clf.topics] == ["water"]
+    assert clf.classify("Управление водными ресурсами", "").topics == ("water",)
