@@ -1,0 +1,160 @@
+"""What goes into a digest (pure): new articles → filtered, one item per story, grouped by topic.
+
+`DigestPool` indexes a batch of articles once so that thousands of chats can be served from it
+(the minute tick); `select_digest` is the one-chat convenience over the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from storage.models import Article
+
+DEFAULT_CAP = 25
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFilter:
+    topics: tuple[str, ...]  # any of; empty = every article
+    countries: tuple[str, ...]  # any of; empty = any country
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    article: Article
+    also: tuple[str, ...] = ()  # other sources that told the same story (same cluster_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    topic: str | None  # None: articles without a topic (only for chats without topic filter)
+    items: tuple[DigestItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    sections: tuple[DigestSection, ...]
+    more: int  # matching stories left out by the cap
+
+    @property
+    def shown(self) -> int:
+        return sum(len(s.items) for s in self.sections)
+
+    @property
+    def empty(self) -> bool:
+        return not self.sections
+
+    @property
+    def top(self) -> DigestItem | None:
+        """The newest story (a candidate for the one link preview)."""
+        items = [i for s in self.sections for i in s.items]
+        return max(items, key=_newest_key, default=None)
+
+
+def _newest_key(item: DigestItem) -> tuple:
+    return (item.article.published_at, item.article.id)
+
+
+class DigestPool:
+    """Articles indexed for selection: by topic (ids descending) and by story cluster."""
+
+    def __init__(self, articles: Iterable[Article], topic_order: Sequence[str] = ()) -> None:
+        every = list(articles)
+        self.max_id = max((a.id for a in every), default=0)  # backfill too: the cursor skips them
+        self.articles = sorted(
+            (a for a in every if not a.backfill), key=lambda a: a.id, reverse=True
+        )
+        self.topic_rank = {slug: n for n, slug in enumerate(topic_order)}
+        self.by_topic: dict[str, list[Article]] = {}
+        self.clusters: dict[int, list[Article]] = {}
+        for article in self.articles:
+            for slug in article.topics:
+                self.by_topic.setdefault(slug, []).append(article)
+            if article.cluster_id is not None:
+                self.clusters.setdefault(article.cluster_id, []).append(article)
+
+    def select(self, filt: DigestFilter, *, after_id: int, cap: int = DEFAULT_CAP) -> Digest:
+        matching = self._matching(filt, after_id)
+        items = self._one_per_story(matching, after_id)
+        items.sort(key=_newest_key, reverse=True)
+        shown, more = items[:cap], max(0, len(items) - cap)
+        return Digest(sections=self._sections(shown, filt.topics), more=more)
+
+    def latest(self, filt: DigestFilter, *, limit: int) -> Digest:
+        """The newest `limit` stories matching the filter, whatever was already delivered."""
+        return self.select(filt, after_id=0, cap=limit)
+
+    # -- steps
+
+    def _matching(self, filt: DigestFilter, after_id: int) -> list[Article]:
+        if filt.topics:
+            seen: dict[int, Article] = {}
+            for slug in filt.topics:
+                for article in self.by_topic.get(slug, ()):
+                    if article.id <= after_id:
+                        break  # lists are id-descending
+                    seen[article.id] = article
+            found: Iterable[Article] = seen.values()
+        else:
+            found = (a for a in self.articles if a.id > after_id)
+        if filt.countries:
+            wanted = set(filt.countries)
+            found = (a for a in found if not wanted.isdisjoint(a.countries))
+        return list(found)
+
+    def _one_per_story(self, matching: list[Article], after_id: int) -> list[DigestItem]:
+        """A story told by several agencies appears once: its first report, "also" the rest."""
+        firsts: dict[int, Article] = {}
+        items: list[DigestItem] = []
+        for article in matching:
+            if article.cluster_id is None:
+                items.append(DigestItem(article))
+                continue
+            current = firsts.get(article.cluster_id)
+            if current is None or _first_key(article) < _first_key(current):
+                firsts[article.cluster_id] = article
+        for cluster_id, first in firsts.items():
+            members = sorted(
+                (m for m in self.clusters.get(cluster_id, ()) if m.id > after_id),
+                key=_first_key,
+            )
+            also = tuple(dict.fromkeys(m.source for m in members if m.source != first.source))
+            items.append(DigestItem(first, also))
+        return items
+
+    def _sections(
+        self, items: list[DigestItem], chosen: tuple[str, ...]
+    ) -> tuple[DigestSection, ...]:
+        groups: dict[str | None, list[DigestItem]] = {}
+        for item in items:
+            groups.setdefault(self._section_of(item.article, chosen), []).append(item)
+        order = sorted(groups, key=self._section_key)
+        return tuple(DigestSection(topic, tuple(groups[topic])) for topic in order)
+
+    def _section_of(self, article: Article, chosen: tuple[str, ...]) -> str | None:
+        candidates = [t for t in article.topics if not chosen or t in chosen]
+        if not candidates:
+            return None
+        return min(candidates, key=self._section_key)
+
+    def _section_key(self, topic: str | None) -> tuple:
+        if topic is None:
+            return (2, 0, "")
+        rank = self.topic_rank.get(topic)
+        return (0, rank, "") if rank is not None else (1, 0, topic)
+
+
+def _first_key(article: Article) -> tuple:
+    return (article.published_at, article.id)
+
+
+def select_digest(
+    articles: Iterable[Article],
+    filt: DigestFilter,
+    *,
+    after_id: int,
+    topic_order: Sequence[str] = (),
+    cap: int = DEFAULT_CAP,
+) -> Digest:
+    return DigestPool(articles, topic_order).select(filt, after_id=after_id, cap=cap)

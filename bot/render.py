@@ -1,0 +1,171 @@
+"""Digest → Telegram HTML messages (pure): escaped, ≤ 4096 per message, split only between items.
+
+Only <b>, <i>, <a href> tags are produced; every external string goes through html.escape.
+Telegram counts the limit in UTF-16 units of the visible text; we also keep the raw HTML
+under the limit, which is the stricter of the two for ordinary text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from bot.digest import Digest, DigestItem
+from bot.texts import t
+
+TELEGRAM_LIMIT = 4096
+LEAD_LIMIT = 300
+TITLE_LIMIT = 300
+SOURCE_LIMIT = 60
+URL_LIMIT = 1500
+ALSO_LIMIT = 8
+COUNTRY_LIMIT = 6
+
+_TAG = re.compile(r"<[^>]*>")
+_TRAILING_JOINERS = "\u200d\ufe0f\ufe0e "
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Display names in one language: topic slug → name, ISO2 → country name."""
+
+    lang: str
+    topic_names: Mapping[str, str] = field(default_factory=dict)
+    country_names: Mapping[str, str] = field(default_factory=dict)
+
+
+class CountryNames(Mapping[str, str]):
+    """A Mapping over a `country_name(iso2, lang)` function (the classifier's)."""
+
+    def __init__(self, name_of: Callable[[str, str], str], lang: str) -> None:
+        self._name_of, self._lang = name_of, lang
+
+    def __getitem__(self, iso2: str) -> str:
+        return self._name_of(iso2, self._lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def get(self, iso2: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        try:
+            return self._name_of(iso2, self._lang) or default
+        except (KeyError, ValueError):
+            return default
+
+
+def telegram_length(text_html: str) -> int:
+    """Length as Telegram counts it: visible text after entity parsing, in UTF-16 units."""
+    visible = html.unescape(_TAG.sub("", text_html))
+    return len(visible.encode("utf-16-le")) // 2
+
+
+def fits(text_html: str, limit: int = TELEGRAM_LIMIT) -> bool:
+    return len(text_html) <= limit and telegram_length(text_html) <= limit
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(_TRAILING_JOINERS + ",;:-–—") + "…"
+
+
+def _when(published: datetime, zone: tzinfo, now: datetime) -> str:
+    local = published.astimezone(zone)
+    if local.date() == now.astimezone(zone).date():
+        return local.strftime("%H:%M")
+    return local.strftime("%d.%m %H:%M")
+
+
+def render_item(item: DigestItem, labels: Labels, zone: tzinfo, now: datetime) -> str:
+    article = item.article
+    title = html.escape(shorten(article.title, TITLE_LIMIT) or "…")
+    if (
+        article.url
+        and len(article.url) <= URL_LIMIT
+        and article.url.startswith(("http://", "https://"))
+    ):
+        title = f'<a href="{html.escape(article.url, quote=True)}">{title}</a>'
+    lines = [f"▪️ <b>{title}</b>"]
+    lead = shorten(article.lead, LEAD_LIMIT)
+    if lead:
+        lines.append(html.escape(lead))
+    meta = [shorten(article.source, SOURCE_LIMIT), _when(article.published_at, zone, now)]
+    countries = [
+        labels.country_names.get(code) or code.upper() for code in article.countries[:COUNTRY_LIMIT]
+    ]
+    if countries:
+        meta.append(", ".join(countries))
+    lines.append(f"<i>{html.escape(' · '.join(meta))}</i>")
+    if item.also:
+        sources = ", ".join(shorten(s, SOURCE_LIMIT) for s in item.also[:ALSO_LIMIT])
+        if len(item.also) > ALSO_LIMIT:
+            sources += f" +{len(item.also) - ALSO_LIMIT}"
+        lines.append(f"<i>{t(labels.lang, 'digest.also', sources=html.escape(sources))}</i>")
+    return "\n".join(lines)
+
+
+def _section_title(topic: str | None, labels: Labels) -> str:
+    if topic is None:
+        return t(labels.lang, "digest.other")
+    return labels.topic_names.get(topic) or topic
+
+
+def render_digest(
+    digest: Digest,
+    *,
+    labels: Labels,
+    zone: tzinfo,
+    now: datetime,
+    title: str | None = None,
+    limit: int = TELEGRAM_LIMIT,
+) -> list[str]:
+    """The messages of one digest; [] for an empty one (no empty digests are sent)."""
+    if digest.empty:
+        return []
+    lang = labels.lang
+    header = t(
+        lang,
+        "digest.header",
+        title=html.escape(title or t(lang, "digest.title")),
+        date=now.astimezone(zone).strftime("%d.%m.%Y"),
+    )
+    continued = t(lang, "digest.continued")
+    parts: list[str] = []
+    current = header
+    for section in digest.sections:
+        name = html.escape(_section_title(section.topic, labels))
+        heading = f"<b>{name}</b>"
+        for index, item in enumerate(section.items):
+            block = render_item(item, labels, zone, now)
+            unit = f"{heading}\n\n{block}" if index == 0 else block
+            candidate = f"{current}\n\n{unit}" if current else unit
+            if fits(candidate, limit):
+                current = candidate
+                continue
+            if current:
+                parts.append(current)
+            # a new message in the middle of a section repeats its heading
+            current = unit if index == 0 else f"{heading} {html.escape(continued)}\n\n{block}"
+            if not fits(current, limit):
+                raise ValueError("one digest item does not fit a message; limits are inconsistent")
+    if digest.more:
+        footer = t(lang, "digest.more", count=digest.more)
+        if fits(f"{current}\n\n{footer}", limit):
+            current = f"{current}\n\n{footer}"
+        else:
+            parts.append(current)
+            current = footer
+    parts.append(current)
+    return parts
