@@ -1,0 +1,78 @@
+"""BroadcastRepo: an announcement queued into the outbox for every active subscriber, and its tally."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database
+from storage.timefmt import to_db
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastTally:
+    broadcast_id: int
+    recipients: int
+    sent: int
+    failed: int
+    pending: int
+
+    @property
+    def done(self) -> bool:
+        return self.pending == 0
+
+
+class BroadcastRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def enqueue(self, text: str, *, by: int, now: datetime) -> int:
+        """One transaction: the broadcast, a `digests` row (kind broadcast) and an outbox row
+        per active, not banned chat. Delivery then treats them like any digest part."""
+        stamp = to_db(now)
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "INSERT INTO broadcasts (text, created_by, created_at) VALUES (?, ?, ?)",
+                (text, by, stamp),
+            ) as cur:
+                broadcast_id = cur.lastrowid
+            async with conn.execute(
+                "SELECT id FROM chats WHERE status = 'active'"
+                " AND id NOT IN (SELECT subject_id FROM bans) ORDER BY id"
+            ) as cur:
+                chat_ids = [r[0] for r in await cur.fetchall()]
+            for chat_id in chat_ids:
+                # slot_at carries the broadcast id so that two broadcasts in one second differ.
+                async with conn.execute(
+                    "INSERT INTO digests (chat_id, slot_at, kind, article_count, created_at)"
+                    " VALUES (?, ?, 'broadcast', 0, ?) RETURNING id",
+                    (chat_id, f"{stamp}#{broadcast_id}", stamp),
+                ) as cur:
+                    row = await cur.fetchone()
+                    assert row is not None
+                    digest_id = row[0]
+                await conn.execute(
+                    "INSERT INTO outbox (chat_id, digest_id, part, text, not_before, created_at)"
+                    " VALUES (?, ?, 0, ?, ?, ?)",
+                    (chat_id, digest_id, text, stamp, stamp),
+                )
+                await conn.execute(
+                    "INSERT INTO broadcast_digests (broadcast_id, digest_id) VALUES (?, ?)",
+                    (broadcast_id, digest_id),
+                )
+            await conn.execute(
+                "UPDATE broadcasts SET recipients = ? WHERE id = ?", (len(chat_ids), broadcast_id)
+            )
+        assert broadcast_id is not None
+        return broadcast_id
+
+    async def tally(self, broadcast_id: int) -> BroadcastTally:
+        row = await self.db.fetchone(
+            "SELECT COUNT(o.id), COALESCE(SUM(o.status = 'sent'), 0),"
+            " COALESCE(SUM(o.status = 'failed'), 0), COALESCE(SUM(o.status = 'pending'), 0)"
+            " FROM broadcast_digests b JOIN outbox o ON o.digest_id = b.digest_id"
+            " WHERE b.broadcast_id = ?",
+            (broadcast_id,),
+        )
+        assert row is not None
+        return BroadcastTally(broadcast_id, row[0], row[1], row[2], row[3])

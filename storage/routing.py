@@ -1,0 +1,43 @@
+"""ChatRouting: forum groups send each topic's digest items to a thread of their own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.db import Database
+from storage.timefmt import to_db
+
+DEFAULT_ROUTE = "*"  # the thread for items whose topics have no route of their own
+
+
+class ChatRouting:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def routes(self, chat_id: int) -> dict[str, int]:
+        """{topic slug or '*': message_thread_id} for the chat; empty = no forum routing."""
+        rows = await self.db.fetchall(
+            "SELECT topic, thread_id FROM chat_routes WHERE chat_id = ? ORDER BY topic", (chat_id,)
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def set_route(
+        self, chat_id: int, topic: str, thread_id: int, *, by: int | None, now: datetime
+    ) -> None:
+        """Raises sqlite3.IntegrityError if the chat is not subscribed (no chats row)."""
+        await self.db.execute(
+            "INSERT INTO chat_routes (chat_id, topic, thread_id, set_by, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id, topic) DO UPDATE SET"
+            " thread_id = excluded.thread_id, set_by = excluded.set_by,"
+            " updated_at = excluded.updated_at",
+            (chat_id, topic, thread_id, by, to_db(now)),
+        )
+
+    async def remove_route(self, chat_id: int, topic: str) -> bool:
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "DELETE FROM chat_routes WHERE chat_id = ? AND topic = ?", (chat_id, topic)
+            ) as cur,
+        ):
+            return cur.rowcount > 0
