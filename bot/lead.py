@@ -105,8 +105,10 @@ def extract_lead(text: str, max_chars: int = 300) -> str:
     for paragraph in text[: max_chars * 6].split("\n"):
         paragraph = paragraph.strip()
         if first_paragraph and paragraph:
-            paragraph = strip_dateline(paragraph)
             first_paragraph = False
+            m = _DATELINE.match(paragraph + " ")  # a dateline alone in its paragraph goes too
+            if m:
+                paragraph = paragraph[m.end() :].lstrip(" .,:-–—")
         if paragraph:
             sentences.extend(split_sentences(paragraph, 2))
         if len(sentences) >= 2:
