@@ -37,7 +37,7 @@ def absolute_http_url(url: str | None, base: str | None = None) -> str | None:
     if not url:
         return None
     try:
-        if base:
+        if base and not url[:8].lower().startswith(("http://", "https://")):
             url = urljoin(base, url)
         parts = urlsplit(url)
     except ValueError:
