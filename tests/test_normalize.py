@@ -408,3 +408,39 @@ def test_fixture_entries(path: Path) -> None:
                 assert draft.published_at == NOW
             else:
                 assert getattr(draft, name) == value, name
+
+
+SAMPLES = Path(__file__).parent.parent / "bot" / "data" / "samples"
+
+
+@pytest.mark.parametrize("name", ["khovar.xml", "belta.xml", "un_news_en.xml"])
+def test_bundled_samples_are_clean_feeds(name: str) -> None:
+    parsed = parse_feed(
+        (SAMPLES / name).read_bytes(), url=f"https://samples.invalid/{name}", headers={}
+    )
+    assert parsed.warnings == ()
+    assert 4 <= len(parsed.entries) <= 8
+    seen: set[str] = set()
+    drafts = [
+        normalize_entry(
+            e, feed_url="https://samples.invalid/", source=parsed.title, now=NOW, seen_keys=seen
+        )
+        for e in parsed.entries
+    ]
+    for draft in drafts:
+        assert draft.url and draft.title and draft.lead and draft.key.startswith("g:")
+        assert draft.published_at.year == 2025 and draft.published_at < NOW
+        assert not draft.lead[0].isdigit() and "/" not in draft.lead[:30]  # dateline gone
+
+
+def test_khovar_sample_carries_the_seed_article() -> None:
+    seed_title, _, seed_body = SEED.read_text(encoding="utf-8").split("\n", 2)
+    parsed = parse_feed(
+        (SAMPLES / "khovar.xml").read_bytes(), url="https://khovar.tj/rus/feed/", headers={}
+    )
+    draft = normalize_entry(
+        parsed.entries[0], feed_url="https://khovar.tj/rus/feed/", source="Ховар", now=NOW
+    )
+    assert draft.title == seed_title.strip()
+    assert draft.lead == extract_lead(seed_body)
+    assert draft.summary.endswith("ФОТО: Пресс-служба Исполнительного комитета СНГ")
