@@ -201,6 +201,20 @@ class FakeBotAPI:
         """The bot's message as it stands after edits: {"text", "reply_markup", ...}."""
         return self.messages[(chat_id, message_id)]
 
+    def last_message(self, chat_id: int) -> tuple[int, dict[str, Any]]:
+        """(message_id, content) of the newest message the bot sent to `chat_id`."""
+        message_id = max(mid for cid, mid in self.messages if cid == chat_id)
+        return message_id, self.messages[(chat_id, message_id)]
+
+    def buttons(self, chat_id: int, message_id: int) -> list[tuple[str, str]]:
+        """(text, callback_data) of the inline buttons on a message, row by row."""
+        markup = self.messages[(chat_id, message_id)].get("reply_markup") or {}
+        return [
+            (b["text"], b.get("callback_data", ""))
+            for row in markup.get("inline_keyboard", [])
+            for b in row
+        ]
+
     async def wait_sent(self, chat_id: int, n: int, timeout: float = 5) -> list[dict[str, Any]]:  # noqa: ASYNC109
         """Wait until at least `n` messages went to `chat_id`; returns them all."""
         await self._wait(lambda: len(self.sent(chat_id)) >= n, timeout,

@@ -1,0 +1,92 @@
+"""/timezone: buttons for the common CIS zones, or a zone typed as text (Asia/Dushanbe, UTC+5)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, ForceReply, Message
+
+from bot.classify import Classifier
+from bot.schedule import parse_timezone
+from bot.texts import t
+from handlers.callbacks import Flow, ZoneAction, ZoneCb
+from handlers.choices import COMMON_ZONES
+from handlers.filters import Subscribed
+from handlers.screens import after_change, finish_onboarding, show_zones
+from handlers.states import TextInput
+from storage.chats import Chat, ChatRepo
+
+log = logging.getLogger(__name__)
+
+
+async def cmd_timezone(message: Message, clock: Callable[[], datetime], subscriber: Chat) -> None:
+    await show_zones(message, subscriber, clock(), Flow.ALONE)
+
+
+async def on_zone_button(
+    query: CallbackQuery,
+    callback_data: ZoneCb,
+    chats: ChatRepo,
+    classifier: Classifier,
+    clock: Callable[[], datetime],
+    subscriber: Chat,
+    state: FSMContext,
+) -> None:
+    now, data, lang = clock(), callback_data, subscriber.language
+    if data.action is ZoneAction.SET and not 0 <= data.index < len(COMMON_ZONES):
+        log.warning("forged zone button %r from chat %s", query.data, subscriber.id)
+        await query.answer(t(lang, "errors.bad_button"), show_alert=True)
+        return
+    await query.answer()
+    if data.action is ZoneAction.SET:
+        chat = await chats.set_timezone(subscriber.id, COMMON_ZONES[data.index], now)
+        await after_change(query, chats, chat, classifier, now, data.flow, "finish")
+    elif data.action is ZoneAction.KEEP:
+        await finish_onboarding(query, chats, subscriber, classifier, now)
+    elif query.message is not None:
+        await state.set_state(TextInput.zone)
+        await state.update_data(flow=data.flow.value)
+        # In groups the bot only sees replies to it (privacy mode): ask for a reply.
+        markup = ForceReply(selective=True) if query.message.chat.type != "private" else None
+        await query.bot.send_message(
+            query.message.chat.id, t(lang, "timezone.ask"), reply_markup=markup
+        )  # type: ignore[union-attr]
+
+
+async def on_zone_typed(
+    message: Message,
+    chats: ChatRepo,
+    classifier: Classifier,
+    clock: Callable[[], datetime],
+    subscriber: Chat,
+    state: FSMContext,
+) -> None:
+    lang = subscriber.language
+    try:
+        zone = parse_timezone((message.text or "")[:64])
+    except ValueError:
+        await message.reply(t(lang, "timezone.bad_zone", text=escape((message.text or "")[:40])))
+        return
+    flow = Flow((await state.get_data()).get("flow", Flow.ALONE.value))
+    await state.clear()
+    now = clock()
+    chat = await chats.set_timezone(subscriber.id, zone, now)
+    await after_change(message, chats, chat, classifier, now, flow, "finish")
+
+
+def make_router() -> Router:
+    router = Router(name="timezone")
+    router.message.filter(Subscribed())
+    router.callback_query.filter(Subscribed())
+    router.message.register(cmd_timezone, Command("timezone"))
+    router.callback_query.register(on_zone_button, ZoneCb.filter())
+    router.message.register(
+        on_zone_typed, StateFilter(TextInput.zone), F.text, ~F.text.startswith("/")
+    )
+    return router

@@ -1,0 +1,63 @@
+"""Texts of the conversation built from a chat's state (pure: the clock is passed in)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from bot.classify import Classifier
+from bot.schedule import zone_for
+from bot.texts import t
+from handlers.choices import order_countries
+from storage.chats import Chat
+
+Choice = tuple[str, str]
+
+
+def topic_choices(classifier: Classifier, lang: str) -> list[Choice]:
+    return [(i.slug, i.name_ru if lang == "ru" else i.name_en) for i in classifier.topics]
+
+
+def country_choices(classifier: Classifier, lang: str) -> list[Choice]:
+    def name(code: str) -> str:
+        return classifier.country_name(code, lang)
+
+    return [(code, name(code)) for code in order_countries(classifier.country_codes, name)]
+
+
+def topics_text(lang: str, chat: Chat, classifier: Classifier) -> str:
+    names = dict(topic_choices(classifier, lang))
+    chosen = [names.get(slug, slug) for slug in chat.topics]
+    return escape(", ".join(chosen)) if chosen else t(lang, "settings.all_topics")
+
+
+def countries_text(lang: str, chat: Chat, classifier: Classifier) -> str:
+    known = set(classifier.country_codes)
+    chosen = [classifier.country_name(c, lang) if c in known else c for c in chat.countries]
+    return escape(", ".join(chosen)) if chosen else t(lang, "settings.any_country")
+
+
+def schedule_text(lang: str, chat: Chat) -> str:
+    times = ", ".join(chat.times)
+    if chat.mode == "weekly" and chat.weekday is not None:
+        day = t(lang, f"schedule.weekday_long.d{chat.weekday}")
+        return t(lang, "schedule.describe.weekly", day=day, times=times)
+    return t(lang, f"schedule.describe.{chat.mode}", times=times)
+
+
+def zone_text(lang: str, zone: str, now: datetime) -> str:
+    local = now.astimezone(zone_for(zone))
+    return t(lang, "timezone.describe", zone=escape(zone), time=local.strftime("%H:%M"))
+
+
+def summary_text(lang: str, chat: Chat, classifier: Classifier, now: datetime) -> str:
+    return t(
+        lang,
+        "settings.summary",
+        topics=topics_text(lang, chat, classifier),
+        countries=countries_text(lang, chat, classifier),
+        schedule=schedule_text(lang, chat),
+        zone=zone_text(lang, chat.timezone, now),
+        language=t(lang, f"settings.language_name.{chat.language}"),
+        status=t(lang, f"settings.status.{chat.status}"),
+    )
