@@ -204,23 +204,39 @@ class AccessRepo:
     # -- bans
 
     async def ban(self, subject_id: int, *, by: int, reason: str | None, now: datetime) -> bool:
-        """False if already banned."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "INSERT INTO bans (subject_id, reason, banned_by, banned_at) VALUES (?, ?, ?, ?)"
+        """False if already banned. A subscribed chat is paused too (nothing is sent to it)."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "INSERT INTO bans (subject_id, reason, banned_by, banned_at, prev_status)"
+                " VALUES (?, ?, ?, ?, (SELECT status FROM chats WHERE id = ?))"
                 " ON CONFLICT (subject_id) DO NOTHING",
-                (subject_id, reason, by, to_db(now)),
-            ) as cur,
-        ):
-            return cur.rowcount > 0
+                (subject_id, reason, by, to_db(now), subject_id),
+            ) as cur:
+                if cur.rowcount == 0:
+                    return False
+            await conn.execute(
+                "UPDATE chats SET status = 'paused', next_slot_at = NULL, updated_at = ?"
+                " WHERE id = ? AND status = 'active'",
+                (to_db(now), subject_id),
+            )
+        return True
 
-    async def unban(self, subject_id: int) -> bool:
-        async with (
-            self.db.transaction() as conn,
-            conn.execute("DELETE FROM bans WHERE subject_id = ?", (subject_id,)) as cur,
-        ):
-            return cur.rowcount > 0
+    async def unban(self, subject_id: int, now: datetime) -> bool:
+        """Lift the ban; a chat paused by it becomes active again (its own pause stays)."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "DELETE FROM bans WHERE subject_id = ? RETURNING prev_status", (subject_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return False
+            if row[0] == "active":
+                await conn.execute(
+                    "UPDATE chats SET status = 'active', next_slot_at = NULL, updated_at = ?"
+                    " WHERE id = ? AND status = 'paused'",
+                    (to_db(now), subject_id),
+                )
+        return True
 
     async def is_banned(self, *subject_ids: int | None) -> bool:
         ids = [i for i in subject_ids if i is not None]

@@ -75,7 +75,20 @@ async def test_bans(db):
     assert not await access.ban(-100, by=1, reason="spam", now=NOW)
     assert await access.is_banned(5, -100)
     assert not await access.is_banned(5, None)
-    assert await access.unban(-100) and not await access.unban(-100)
+    assert await access.unban(-100, NOW) and not await access.unban(-100, NOW)
+
+
+async def test_ban_pauses_a_subscribed_chat_and_unban_restores_it(db):
+    access, chats = AccessRepo(db), ChatRepo(db)
+    await _chat(db, 7)
+    await _chat(db, 8, "paused")
+    await access.ban(7, by=1, reason=None, now=NOW)
+    await access.ban(8, by=1, reason=None, now=NOW)
+    assert (await chats.get(7)).status == "paused"
+    await access.unban(7, NOW)
+    await access.unban(8, NOW)
+    assert (await chats.get(7)).status == "active"
+    assert (await chats.get(8)).status == "paused"  # its own pause is kept
 
 
 async def test_audit_newest_first(db):

@@ -37,11 +37,13 @@ CREATE TABLE access_requests (
 CREATE INDEX access_requests_status ON access_requests(status, requested_at);
 
 -- A banned user or chat (Telegram ids never collide between users and groups/channels).
+-- Banning a subscribed chat also pauses it, so no digest or broadcast reaches it.
 CREATE TABLE bans (
     subject_id  INTEGER PRIMARY KEY,
     reason      TEXT,
     banned_by   INTEGER NOT NULL,
-    banned_at   TEXT NOT NULL
+    banned_at   TEXT NOT NULL,
+    prev_status TEXT            -- the chat's status before the ban pause (restored by unban)
 );
 
 CREATE TABLE audit_log (
