@@ -1,0 +1,265 @@
+"""Digest planning: the minute tick (who is due → build → outbox), instant batches, /digest,
+/latest and the dry-run preview. Sending is bot.delivery's job; this module only enqueues.
+
+The database is the record: a chat's `last_slot_at` and the digests row of each slot are
+written in the same transaction as its outbox messages and its new cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, tzinfo
+
+from bot.digest import DEFAULT_CAP, Digest, DigestFilter, DigestPool
+from bot.render import Labels, render_digest
+from bot.schedule import (
+    ChatSchedule,
+    is_catch_up_too_old,
+    latest_due_slot,
+    next_slot_after,
+    zone_for,
+)
+from bot.texts import t
+from storage.chats import Chat, ChatRepo, chat_from_row
+from storage.db import Database
+from storage.digest_articles import DigestArticles
+from storage.outbox import DigestPlan, OutboxRepo
+from storage.timefmt import to_db
+
+log = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    queued: int = 0  # digests with messages
+    empty: int = 0  # slots with nothing new (recorded, nothing sent)
+    skipped: int = 0  # slots older than the catch-up window (recorded, nothing sent)
+    instant: int = 0  # instant-mode digests
+
+
+class DigestService:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        labels_for: Callable[[str], Labels],
+        topic_order: Sequence[str] = (),
+        clock: Callable[[], datetime] = _utc_now,
+        on_enqueued: Callable[[], None] | None = None,
+        cap: int = DEFAULT_CAP,
+        pool_limit: int = 20_000,
+        batch: int = 100,
+        preview_top_story: bool = False,
+    ) -> None:
+        self.chats = ChatRepo(db)
+        self.outbox = OutboxRepo(db)
+        self.articles = DigestArticles(db)
+        self.db = db
+        self.labels_for = labels_for
+        self.topic_order = tuple(topic_order)
+        self.clock = clock
+        self.on_enqueued = on_enqueued
+        self.cap = cap
+        self.pool_limit = pool_limit  # newest articles considered for one planning pass
+        self.batch = batch  # digests per write transaction
+        self.preview_top_story = preview_top_story
+        self._lock = asyncio.Lock()  # one planner at a time (tick, instant, /digest)
+
+    # -- scheduled jobs
+
+    async def tick(self) -> TickReport:
+        """The minute job: scheduled slots that are due, then instant chats."""
+        now = self.clock()
+        report = await self.run_due(now)
+        instant = await self.deliver_instant(now)
+        return TickReport(report.queued, report.empty, report.skipped, instant)
+
+    async def run_due(self, now: datetime) -> TickReport:
+        async with self._lock:
+            rows = await self.db.fetchall(
+                "SELECT * FROM chats WHERE status = 'active' AND mode != 'instant'"
+                " AND (next_slot_at IS NULL OR next_slot_at <= ?) ORDER BY id",
+                (to_db(now),),
+            )
+            due: list[tuple[Chat, datetime]] = []
+            idle: list[tuple[int, datetime | None]] = []
+            for chat in map(chat_from_row, rows):
+                schedule = self._schedule(chat)
+                slot = latest_due_slot(schedule, chat.last_slot_at or chat.created_at, now)
+                if slot is None:
+                    idle.append((chat.id, next_slot_after(schedule, now)))
+                else:
+                    due.append((chat, slot))
+            if idle:
+                await self.outbox.set_next_slots(idle)
+            if not due:
+                return TickReport()
+            pool = await self._pool(min(c.cursor_article_id for c, _ in due))
+            plans = [self._plan_slot(chat, slot, pool, now) for chat, slot in due]
+            await self._record(plans, now)
+        outcomes = [p.outcome for p in plans]
+        report = TickReport(
+            outcomes.count("queued"), outcomes.count("empty"), outcomes.count("skipped")
+        )
+        log.info("digest tick: %s", report)
+        return report
+
+    async def deliver_instant(self, now: datetime | None = None) -> int:
+        """One message (or a few parts) per instant-mode chat for what the last poll stored."""
+        now = now or self.clock()
+        async with self._lock:
+            max_id = await self.articles.max_id()
+            rows = await self.db.fetchall(
+                "SELECT * FROM chats WHERE status = 'active' AND mode = 'instant'"
+                " AND cursor_article_id < ? ORDER BY id",
+                (max_id,),
+            )
+            chats = [chat_from_row(r) for r in rows]
+            if not chats:
+                return 0
+            pool = await self._pool(min(c.cursor_article_id for c in chats))
+            plans = [
+                self._plan(chat, "instant", now, pool, self._digest(chat, pool)) for chat in chats
+            ]
+            await self._record(plans, now)
+        return sum(1 for p in plans if p.parts)
+
+    # -- on request
+
+    async def digest_now(self, chat_id: int) -> int:
+        """/digest: queue what is new for the chat now and mark it delivered; returns the
+        number of stories queued (0: nothing new)."""
+        now = self.clock()
+        async with self._lock:
+            chat = await self.chats.get(chat_id)
+            if chat is None:
+                return 0
+            pool = await self._pool(chat.cursor_article_id)
+            digest = self._digest(chat, pool)
+            plan = self._plan(chat, "manual", now, pool, digest)
+            if not plan.parts:
+                plan = _without_record(plan)
+            await self._record([plan], now)
+        return digest.shown
+
+    async def latest(self, chat_id: int, topic: str | None = None, limit: int = 10) -> list[str]:
+        """/latest: the newest stories for the chat's filters (or one topic); no state change."""
+        chat = await self.chats.get(chat_id)
+        if chat is None:
+            return []
+        pool = DigestPool(await self.articles.newest(max(500, limit * 50)), self.topic_order)
+        filt = DigestFilter((topic,) if topic else chat.topics, chat.countries)
+        digest = pool.latest(filt, limit=limit)
+        return self._render(
+            chat, digest, self.clock(), title=t(chat.language, "digest.latest_title")
+        )
+
+    async def preview(self, chat_id: int) -> list[str]:
+        """What /digest would send now, without sending or moving the cursor (CLI --dry-run)."""
+        chat = await self.chats.get(chat_id)
+        if chat is None:
+            raise LookupError(f"chat {chat_id} is not subscribed")
+        pool = await self._pool(chat.cursor_article_id)
+        return self._render(chat, self._digest(chat, pool), self.clock())
+
+    # -- internals
+
+    async def _pool(self, after_id: int) -> DigestPool:
+        return DigestPool(
+            await self.articles.above(after_id, limit=self.pool_limit), self.topic_order
+        )
+
+    async def _record(self, plans: list[DigestPlan], now: datetime) -> None:
+        queued = False
+        for start in range(0, len(plans), self.batch):
+            chunk = plans[start : start + self.batch]
+            await self.outbox.record_digests(chunk, now)
+            queued = queued or any(p.parts for p in chunk)
+            if queued and self.on_enqueued is not None:
+                self.on_enqueued()  # wake the sender: the first chats start while we plan more
+
+    def _schedule(self, chat: Chat) -> ChatSchedule:
+        return ChatSchedule(chat.mode, chat.times, chat.weekday, self._zone_name(chat))
+
+    def _zone_name(self, chat: Chat) -> str:
+        try:
+            zone_for(chat.timezone)
+        except ValueError:
+            log.warning("chat %s has an unknown time zone %r; using UTC", chat.id, chat.timezone)
+            return "UTC"
+        return chat.timezone
+
+    def _zone(self, chat: Chat) -> tzinfo:
+        return zone_for(self._zone_name(chat))
+
+    def _digest(self, chat: Chat, pool: DigestPool) -> Digest:
+        filt = DigestFilter(chat.topics, chat.countries)
+        return pool.select(filt, after_id=chat.cursor_article_id, cap=self.cap)
+
+    def _render(
+        self, chat: Chat, digest: Digest, now: datetime, title: str | None = None
+    ) -> list[str]:
+        return render_digest(
+            digest,
+            labels=self.labels_for(chat.language),
+            zone=self._zone(chat),
+            now=now,
+            title=title,
+        )
+
+    def _plan_slot(self, chat: Chat, slot: datetime, pool: DigestPool, now: datetime) -> DigestPlan:
+        next_at = next_slot_after(self._schedule(chat), now)
+        if is_catch_up_too_old(slot, now):
+            return DigestPlan(
+                chat_id=chat.id,
+                kind="scheduled",
+                slot_at=slot,
+                parts=(),
+                article_count=0,
+                outcome="skipped",
+                expected_cursor=chat.cursor_article_id,
+                expected_updated_at=chat.updated_at,
+                new_cursor=None,
+                last_slot_at=slot,
+                next_slot_at=next_at,
+            )
+        plan = self._plan(chat, "scheduled", slot, pool, self._digest(chat, pool), now=now)
+        return replace(plan, last_slot_at=slot, next_slot_at=next_at)
+
+    def _plan(
+        self,
+        chat: Chat,
+        kind: str,
+        slot: datetime,
+        pool: DigestPool,
+        digest: Digest,
+        *,
+        now: datetime | None = None,
+    ) -> DigestPlan:
+        parts = self._render(chat, digest, now or slot)
+        top = digest.top
+        preview = top.article.url if (self.preview_top_story and top is not None) else None
+        return DigestPlan(
+            chat_id=chat.id,
+            kind=kind,
+            slot_at=slot,
+            parts=tuple(parts),
+            article_count=digest.shown,
+            outcome="queued" if parts else "empty",
+            expected_cursor=chat.cursor_article_id,
+            expected_updated_at=chat.updated_at,
+            new_cursor=max(pool.max_id, chat.cursor_article_id),
+            preview_url=preview,
+        )
+
+
+def _without_record(plan: DigestPlan) -> DigestPlan:
+    """A /digest with nothing new: move the cursor past non-matching items, record no digest."""
+    return replace(plan, kind="instant")

@@ -1,0 +1,55 @@
+"""Article reads for digests: slim rows (no summary, no match details) above a cursor."""
+
+from __future__ import annotations
+
+import json
+
+import aiosqlite
+
+from storage.db import Database
+from storage.models import Article
+from storage.timefmt import from_db
+
+_COLUMNS = (
+    "id, feed_id, key, url, title, lead, image_url, source, published_at, fetched_at,"
+    " backfill, topics, countries, cluster_id"
+)
+
+
+def _slim(row: aiosqlite.Row) -> Article:
+    return Article(
+        id=row[0],
+        feed_id=row[1],
+        key=row[2],
+        url=row[3],
+        title=row[4],
+        summary="",
+        lead=row[5],
+        image_url=row[6],
+        source=row[7],
+        published_at=from_db(row[8]),  # type: ignore[arg-type]
+        fetched_at=from_db(row[9]),  # type: ignore[arg-type]
+        backfill=bool(row[10]),
+        topics=tuple(json.loads(row[11])),
+        countries=tuple(json.loads(row[12])),
+        cluster_id=row[13],
+    )
+
+
+class DigestArticles:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def max_id(self) -> int:
+        return await self.db.fetchval("SELECT COALESCE(MAX(id), 0) FROM articles")
+
+    async def above(self, after_id: int, *, limit: int) -> list[Article]:
+        """Articles with id > after_id, at most the newest `limit` of them."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM articles WHERE id > ? ORDER BY id DESC LIMIT ?",
+            (after_id, limit),
+        )
+        return [_slim(r) for r in rows]
+
+    async def newest(self, limit: int) -> list[Article]:
+        return await self.above(0, limit=limit)

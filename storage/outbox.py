@@ -1,0 +1,229 @@
+"""Digest records and the persistent outbox: what must be sent, what was sent (message ids)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from storage.db import Database
+from storage.timefmt import from_db, to_db
+
+log = logging.getLogger(__name__)
+
+_UNIQUE_KINDS = ("scheduled",)  # other kinds may repeat within a second: shift their slot_at
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    chat_id: int
+    digest_id: int | None
+    part: int
+    thread_id: int | None
+    text: str
+    preview_url: str | None
+    attempts: int
+    not_before: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPlan:
+    """One digest to record atomically with its messages and the chat's new cursor/slot.
+
+    `expected_cursor`/`expected_updated_at` are what the planner read: if the chat changed
+    meanwhile (a /digest, a new schedule, /stop), the plan is dropped and re-made later.
+    """
+
+    chat_id: int
+    kind: str  # scheduled | instant | manual | broadcast
+    slot_at: datetime
+    parts: Sequence[str]
+    article_count: int
+    outcome: str  # queued | empty | skipped
+    expected_cursor: int
+    expected_updated_at: datetime
+    new_cursor: int | None  # None: keep
+    last_slot_at: datetime | None = None  # None: keep
+    next_slot_at: datetime | None = None
+    thread_id: int | None = None
+    preview_url: str | None = None
+
+
+def _message(row: aiosqlite.Row) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        digest_id=row["digest_id"],
+        part=row["part"],
+        thread_id=row["thread_id"],
+        text=row["text"],
+        preview_url=row["preview_url"],
+        attempts=row["attempts"],
+        not_before=from_db(row["not_before"]),  # type: ignore[arg-type]
+    )
+
+
+class OutboxRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- planning side
+
+    async def record_digests(self, plans: Sequence[DigestPlan], now: datetime) -> list[int | None]:
+        """All plans in one transaction, each all-or-nothing: digests row + outbox rows +
+        the chat's cursor and slot. Returns each digest id, or None for a dropped plan."""
+        results: list[int | None] = []
+        async with self.db.transaction() as conn:
+            for plan in plans:
+                results.append(await self._record(conn, plan, now))
+        return results
+
+    async def _record(
+        self, conn: aiosqlite.Connection, plan: DigestPlan, now: datetime
+    ) -> int | None:
+        stamp = to_db(now)
+        async with conn.execute(
+            "SELECT 1 FROM chats WHERE id = ? AND cursor_article_id = ? AND updated_at = ?",
+            (plan.chat_id, plan.expected_cursor, to_db(plan.expected_updated_at)),
+        ) as cur:
+            if await cur.fetchone() is None:
+                log.info("chat %s changed while planning its digest; retried later", plan.chat_id)
+                return None
+        if plan.outcome == "queued" and not plan.parts:
+            raise ValueError("a queued digest needs at least one message")
+        digest_id: int | None = 0  # instant polls with nothing matching only move the cursor
+        if plan.kind != "instant" or plan.parts:
+            digest_id = await self._insert_digest(conn, plan, stamp)
+        new_cursor = plan.new_cursor if digest_id is not None else None
+        await conn.execute(
+            "UPDATE chats SET cursor_article_id = COALESCE(?, cursor_article_id),"
+            " last_slot_at = COALESCE(?, last_slot_at), next_slot_at = ? WHERE id = ?",
+            (new_cursor, to_db(plan.last_slot_at), to_db(plan.next_slot_at), plan.chat_id),
+        )
+        if not digest_id:
+            return digest_id
+        await conn.executemany(
+            "INSERT INTO outbox (chat_id, digest_id, part, thread_id, text, preview_url,"
+            " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    plan.chat_id,
+                    digest_id,
+                    n,
+                    plan.thread_id,
+                    text,
+                    plan.preview_url if n == 0 else None,
+                    stamp,
+                    stamp,
+                )
+                for n, text in enumerate(plan.parts)
+            ],
+        )
+        return digest_id
+
+    async def _insert_digest(
+        self, conn: aiosqlite.Connection, plan: DigestPlan, stamp: str | None
+    ) -> int | None:
+        """The digests row; None if this scheduled slot was already recorded."""
+        slot = plan.slot_at
+        for _ in range(120):
+            async with conn.execute(
+                "INSERT INTO digests (chat_id, slot_at, kind, article_count, outcome, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, kind, slot_at) DO NOTHING",
+                (plan.chat_id, to_db(slot), plan.kind, plan.article_count, plan.outcome, stamp),
+            ) as cur:
+                if cur.rowcount:
+                    return cur.lastrowid
+            if plan.kind in _UNIQUE_KINDS:
+                return None
+            slot += timedelta(seconds=1)
+        return None
+
+    async def set_next_slots(self, updates: Sequence[tuple[int, datetime | None]]) -> None:
+        """Cache each chat's next slot (only where nobody reset it meanwhile)."""
+        await self.db.executemany(
+            "UPDATE chats SET next_slot_at = ? WHERE id = ? AND next_slot_at IS NULL",
+            [(to_db(at), chat_id) for chat_id, at in updates],
+        )
+
+    async def enqueue_broadcast(self, chat_ids: Sequence[int], text: str, now: datetime) -> int:
+        """One message to many chats (admin /broadcast); returns the number queued."""
+        stamp = to_db(now)
+        count = 0
+        async with self.db.transaction() as conn:
+            for chat_id in chat_ids:
+                async with conn.execute(
+                    "INSERT INTO digests (chat_id, slot_at, kind, outcome, created_at)"
+                    " SELECT id, ?, 'broadcast', 'queued', ? FROM chats WHERE id = ?"
+                    " ON CONFLICT (chat_id, kind, slot_at) DO NOTHING",
+                    (stamp, stamp, chat_id),
+                ) as cur:
+                    if not cur.rowcount:
+                        continue
+                    digest_id = cur.lastrowid
+                await conn.execute(
+                    "INSERT INTO outbox (chat_id, digest_id, part, text, not_before, created_at)"
+                    " VALUES (?, ?, 0, ?, ?, ?)",
+                    (chat_id, digest_id, text, stamp, stamp),
+                )
+                count += 1
+        return count
+
+    # -- delivery side
+
+    async def due_heads(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """The oldest pending message of each chat, if due: parts of one chat go in order."""
+        rows = await self.db.fetchall(
+            "SELECT o.* FROM outbox o JOIN (SELECT MIN(id) AS id FROM outbox"
+            " WHERE status = 'pending' GROUP BY chat_id) h ON h.id = o.id"
+            " WHERE o.not_before <= ? ORDER BY o.id LIMIT ?",
+            (to_db(now), limit),
+        )
+        return [_message(r) for r in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        return from_db(
+            await self.db.fetchval("SELECT MIN(not_before) FROM outbox WHERE status = 'pending'")
+        )
+
+    async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, attempts = attempts + 1,"
+            " error = NULL WHERE id = ?",
+            (telegram_message_id, to_db(now), message_id),
+        )
+
+    async def defer(
+        self, message_id: int, not_before: datetime, *, error: str, count_attempt: bool
+    ) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET not_before = ?, error = ?, attempts = attempts + ? WHERE id = ?",
+            (to_db(not_before), error, int(count_attempt), message_id),
+        )
+
+    async def fail(self, message_id: int, error: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET status = 'failed', error = ?, attempts = attempts + 1 WHERE id = ?",
+            (error, message_id),
+        )
+
+    async def fail_chat(self, chat_id: int, error: str) -> int:
+        """Every pending message of a chat that blocked the bot; the chat row itself stays."""
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "UPDATE outbox SET status = 'failed', error = ? WHERE chat_id = ? AND status = 'pending'",
+                (error, chat_id),
+            ) as cur,
+        ):
+            return cur.rowcount
+
+    async def counts(self) -> dict[str, int]:
+        result = {"pending": 0, "sent": 0, "failed": 0}
+        for row in await self.db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status"):
+            result[row[0]] = row[1]
+        return result
