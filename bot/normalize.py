@@ -170,7 +170,11 @@ def normalize_entry(
     """The ArticleDraft for one entry, or None when it has no title, no link and no summary.
 
     `seen_keys` (one set per feed batch) makes keys unique within the batch: it is updated.
+    `now` must be aware; the result's published_at is UTC.
     """
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    now = now.astimezone(UTC)
     url = canonical_url(_entry_link(entry), feed_url)
     title = one_line(plain_text(entry.get("title") or ""))
     summary = plain_text(_richest_html(entry))

@@ -28,7 +28,8 @@ _HTML_ROOT = re.compile(
     r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!DOCTYPE\s+html\b|<html\b)",
     re.IGNORECASE | re.DOTALL,
 )
-_PROLOG_DOCTYPE = re.compile(r"^\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<!DOCTYPE\b", re.I | re.S)
+_FIRST_ELEMENT = re.compile(r"<\w")  # as feedparser finds the end of the prolog
+_DOCTYPE = re.compile(r"<!DOCTYPE\b", re.IGNORECASE)
 _ENTITY_DECL = re.compile(r"<!ENTITY\b", re.IGNORECASE)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 # bozo exceptions that say nothing about the feed's content: keep the result as it is.
@@ -81,6 +82,13 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def _declares_entities(text: str) -> bool:
+    """A DOCTYPE before the root element, and an <!ENTITY anywhere after it."""
+    first = _FIRST_ELEMENT.search(text)
+    doctype = _DOCTYPE.search(text, 0, first.start() if first else len(text))
+    return doctype is not None and _ENTITY_DECL.search(text, doctype.end()) is not None
+
+
 def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
     """Parse a fetched feed body; relative links resolve against `url` (and xml:base)."""
     if not body or not body.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
@@ -94,7 +102,7 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
         raise ParseError(ParseErrorKind.NOT_A_FEED, "got an HTML page, not a feed")
     # feedparser keeps "safe" entities (plain text values): 10 KB of them expanded to 7.5 MB in
     # one title under expat's amplification limit. Feeds never need entity declarations.
-    if _PROLOG_DOCTYPE.match(head) and _ENTITY_DECL.search(decoded.text):
+    if _declares_entities(decoded.text):
         raise ParseError(ParseErrorKind.UNSAFE, "feed declares XML entities; refused")
 
     response_headers = {

@@ -444,3 +444,8 @@ def test_khovar_sample_carries_the_seed_article() -> None:
     assert draft.title == seed_title.strip()
     assert draft.lead == extract_lead(seed_body)
     assert draft.summary.endswith("ФОТО: Пресс-служба Исполнительного комитета СНГ")
+
+
+def test_now_must_be_aware() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        normalize_entry(entry(), feed_url="https://x.org/rss", source="X", now=datetime(2025, 3, 1))  # noqa: DTZ001

@@ -204,3 +204,16 @@ def test_feedparser_alone_expands_plain_text_entities() -> None:
     body = (FEEDS / "quadratic_blowup.xml").read_bytes()
     bare = feedparser.parse(io.BytesIO(body))
     assert len(bare.entries[0].title) == 7_500_000
+
+
+def test_entities_behind_a_long_prolog_are_still_refused() -> None:
+    body = (FEEDS / "quadratic_blowup.xml").read_bytes()
+    body = body.replace(b"<!DOCTYPE", b"<!--" + b" padding" * 2000 + b"-->\n<!DOCTYPE", 1)
+    with pytest.raises(ParseError) as info:
+        parse_feed(body, url="https://x.org/feed", headers={})
+    assert info.value.kind is ParseErrorKind.UNSAFE
+
+
+def test_a_doctype_without_entities_is_fine() -> None:
+    body = b'<?xml version="1.0"?><!DOCTYPE rss><rss version="2.0"><channel><title>t</title><item><title>a</title></item></channel></rss>'
+    assert parse_feed(body, url="https://x.org/feed", headers={}).entries[0].title == "a"
