@@ -57,8 +57,8 @@ class Classifier:
         return self.classify_tokens(self.tokenize(title, text))
 
     def classify_tokens(self, toks: Tokens) -> Classification:
-        scores = self._topics.score(toks)
         found = self._countries.detect(toks)
+        scores = self._topics.score(toks, country_count=len(found))
         matches: dict[str, tuple[str, ...]] = {s.slug: s.matched for s in scores}
         matches.update(found)
         return Classification(

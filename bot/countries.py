@@ -13,9 +13,19 @@ from importlib import resources
 from pathlib import Path
 
 from bot.morph import Morph, Tokens
-from bot.rules import Rule, RuleIndex, compile_rule, resolve, surface_of
+from bot.rules import Hit, Rule, RuleIndex, compile_rule, resolve, surface_of
 
 _ADJ_ENDINGS = (("ский", "ско"), ("цкий", "цко"))
+# Capitalized words after an ambiguous name that still mean the country ("Jordan King Abdullah").
+_TITLE_WORDS = frozenset(
+    {
+        *("President", "King", "Prime", "Foreign", "Minister", "Ministry", "Government", "Army"),
+        *("Parliament", "Embassy", "Defence", "Defense", "Interior", "State", "Crown", "National"),
+        # Sentence openers: punctuation is not a token, so "in Georgia. The mission" looks adjacent.
+        *("The", "A", "An", "In", "On", "At", "It", "Its", "This", "That", "These", "He", "She"),
+        *("They", "We", "But", "And", "As", "For", "With"),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +59,7 @@ class CountryCatalog:
     def __init__(self, data: dict, morph: Morph) -> None:
         defs: list[CountryDef] = []
         rules: list[Rule] = []
+        self._ambiguous: set[tuple[str, str]] = set()
         for iso2, entry in data["countries"].items():
             if len(iso2) != 2 or not iso2.islower():
                 raise ValueError(f"country key must be ISO 3166-1 alpha-2 lower case: {iso2!r}")
@@ -58,6 +69,7 @@ class CountryCatalog:
             phrases += list(entry.get("combining", []))
             for phrase in dict.fromkeys(phrases):
                 rules.append(compile_rule(morph, iso2, phrase, 1.0, cased=True))
+            self._ambiguous.update((iso2, phrase) for phrase in entry.get("ambiguous", []))
             for phrase in entry.get("veto", []):
                 rules.append(compile_rule(morph, "", phrase, 0.0, cased=True))
         self.defs = tuple(sorted(defs, key=lambda d: d.iso2))
@@ -67,14 +79,31 @@ class CountryCatalog:
     def detect(self, toks: Tokens) -> dict[str, tuple[str, ...]]:
         """iso2 -> the surface phrases that named it, in order of appearance."""
         found: dict[str, list[str]] = {}
+        doubtful: dict[str, list[str]] = {}
         for hit in resolve(self.index.find(toks)):
             if not hit.rule.key:
+                continue
+            if (hit.rule.key, hit.rule.phrase) in self._ambiguous and self._looks_like_a_name(
+                toks, hit
+            ):
+                doubtful.setdefault(hit.rule.key, []).append(surface_of(toks, hit))
                 continue
             words = found.setdefault(hit.rule.key, [])
             word = surface_of(toks, hit)
             if word not in words:
                 words.append(word)
+        for code, words in doubtful.items():
+            if code in found:  # also named another way: the doubtful word was the country too
+                found[code].extend(w for w in words if w not in found[code])
         return {code: tuple(words) for code, words in found.items()}
+
+    @staticmethod
+    def _looks_like_a_name(toks: Tokens, hit: Hit) -> bool:
+        """Title-initial ("Turkey prices fall") or followed by a capitalized non-title word."""
+        if hit.start == 0:
+            return True
+        nxt = hit.end
+        return nxt < len(toks) and toks.upper[nxt] and toks.surface[nxt] not in _TITLE_WORDS
 
     def name(self, iso2: str, lang: str) -> str:
         country = self._by_code[iso2.lower()]

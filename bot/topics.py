@@ -3,7 +3,9 @@
 Scoring, per topic: rules of that topic compete for tokens (longest phrase wins, so a negative
 phrase such as "intellectual property rights" swallows the positive words inside it). Each kept
 term adds ``weight * min(1 + 0.5 * (count - 1), 2)`` (repetition helps, at most doubling), each
-kept negative term subtracts its weight; the topic is assigned when the sum reaches ``threshold``.
+kept negative term subtracts its weight; a topic with ``two_country_bonus`` (visits and talks) gets
+that bonus when some term matched and the text names exactly two countries. The topic is assigned
+when the sum reaches ``threshold``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class TopicDef:
     name_ru: str
     name_en: str
     threshold: float
+    two_country_bonus: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,13 @@ class TopicCatalog:
             if any(d.slug == slug for d in defs):
                 raise ValueError(f"duplicate topic slug {slug!r}")
             defs.append(
-                TopicDef(slug, entry["name_ru"], entry["name_en"], float(entry["threshold"]))
+                TopicDef(
+                    slug,
+                    entry["name_ru"],
+                    entry["name_en"],
+                    float(entry["threshold"]),
+                    float(entry.get("two_country_bonus", 0.0)),
+                )
             )
             for table in ("terms", "abbr"):
                 for phrase, weight in entry.get(table, {}).items():
@@ -60,10 +69,10 @@ class TopicCatalog:
             for phrase, weight in entry.get("negative", {}).items():
                 rules.append(compile_rule(morph, slug, phrase, -abs(weight), cased=False))
         self.defs = tuple(defs)
-        self._thresholds = {d.slug: d.threshold for d in defs}
+        self._defs = {d.slug: d for d in defs}
         self.index = RuleIndex(rules)
 
-    def score(self, toks: Tokens) -> list[TopicScore]:
+    def score(self, toks: Tokens, country_count: int = 0) -> list[TopicScore]:
         """Topics that reach their threshold, best first."""
         by_slug: dict[str, list[Hit]] = defaultdict(list)
         for hit in self.index.find(toks):
@@ -84,7 +93,10 @@ class TopicCatalog:
                     total += rule.weight * min(1 + 0.5 * (n - 1), 2.0)
                 else:
                     total += rule.weight
-            if total >= self._thresholds[slug] and matched:
+            topic = self._defs[slug]
+            if country_count == 2 and total > 0:
+                total += topic.two_country_bonus
+            if total >= topic.threshold and matched:
                 out.append(TopicScore(slug, total, tuple(matched)))
         out.sort(key=lambda t: (-t.score, t.slug))
         return out
