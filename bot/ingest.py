@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from bot.classify import Classifier
 from bot.clustering import CLUSTER_WINDOW, ClusterCandidate, choose_cluster
 from bot.fetch import Fetcher, FetchError, FetchResult
-from bot.normalize import normalize_entry
+from bot.normalize import normalize_entry, repeated_identifiers
 from bot.parse import ParseError, parse_feed
 from bot.searchterms import search_terms
 from storage.articles import ArticleRepo, NewArticle
@@ -155,10 +155,11 @@ class Ingestor:
         parsed = parse_feed(result.body, url=result.url, headers=result.headers)
         name = source or parsed.title or result.url
         seen: set[str] = set()
+        repeated = repeated_identifiers(parsed.entries)
         drafts = []
         for entry in parsed.entries:
             draft = normalize_entry(
-                entry, feed_url=result.url, source=name, now=now, seen_keys=seen
+                entry, feed_url=result.url, source=name, now=now, seen_keys=seen, repeated=repeated
             )
             if draft is not None:
                 drafts.append(draft)

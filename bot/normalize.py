@@ -9,6 +9,7 @@ import hashlib
 import html
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,6 +50,21 @@ def _usable_guid(guid: Any, feed_url: str) -> str | None:
     if len(guid) < 2 or guid == feed_url:
         return None
     return guid
+
+
+def repeated_identifiers(entries: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """Guids and links that several entries of one feed share: they identify none of them.
+
+    Deciding this for the whole batch up front keeps keys stable when a new entry arrives at
+    the top of such a feed (first-come-first-served would shift every key by one).
+    """
+    counts = Counter(
+        value
+        for entry in entries
+        for value in {entry.get("id"), _entry_link(entry)}
+        if isinstance(value, str) and value
+    )
+    return frozenset(value for value, n in counts.items() if n > 1)
 
 
 def _entry_key(
@@ -166,16 +182,19 @@ def normalize_entry(
     source: str,
     now: datetime,
     seen_keys: set[str] | None = None,
+    repeated: frozenset[str] = frozenset(),
 ) -> ArticleDraft | None:
     """The ArticleDraft for one entry, or None when it has no title, no link and no summary.
 
     `seen_keys` (one set per feed batch) makes keys unique within the batch: it is updated.
+    `repeated` (from `repeated_identifiers` over the batch) are guids/links never used as keys.
     `now` must be aware; the result's published_at is UTC.
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     now = now.astimezone(UTC)
-    url = canonical_url(_entry_link(entry), feed_url)
+    link = _entry_link(entry)
+    url = canonical_url(link, feed_url)
     title = one_line(plain_text(entry.get("title") or ""))
     summary = plain_text(_richest_html(entry))
     if not title and not url and not summary:
@@ -183,9 +202,9 @@ def normalize_entry(
     if not title:
         first = split_sentences(strip_dateline(one_line(summary[:1000])), 1)
         title = first[0] if first else (url or "")
-    key = _entry_key(
-        _usable_guid(entry.get("id"), feed_url), url, title, _raw_date(entry), seen_keys
-    )
+    guid = None if entry.get("id") in repeated else _usable_guid(entry.get("id"), feed_url)
+    key_url = None if link in repeated else url
+    key = _entry_key(guid, key_url, title, _raw_date(entry), seen_keys)
     return ArticleDraft(
         key=key,
         url=url,

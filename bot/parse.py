@@ -113,9 +113,12 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
         response_headers["content-language"] = lowered["content-language"]
     result = feedparser.parse(io.BytesIO(to_utf8_xml(decoded)), response_headers=response_headers)
 
-    entries = list(result.get("entries") or [])
     version = result.get("version") or ""
     exc = result.get("bozo_exception") if result.get("bozo") else None
+    entries = list(result.get("entries") or [])
+    if exc is not None and not isinstance(exc, _BENIGN):
+        # The loose parser leaves empty shells of truncated items: only real content counts.
+        entries = [e for e in entries if e.get("title") or e.get("link") or e.get("summary")]
     if not entries and not version:
         if media_type in _HTML_TYPES or "<html" in head.lower():
             raise ParseError(ParseErrorKind.NOT_A_FEED, "got an HTML page, not a feed")

@@ -349,3 +349,22 @@ async def test_same_story_from_two_agencies_shares_a_cluster(env, feed_server):
     }
     assert rows["https://a.example/1"] == rows["https://b.example/1"]
     assert rows["https://b.example/2"] != rows["https://a.example/1"]
+
+
+async def test_a_new_entry_on_top_of_a_feed_with_one_shared_guid_is_the_only_new_one(
+    env, feed_server
+):
+    def feed(n: int, start: int) -> bytes:
+        return rss(
+            [
+                Item(f"Новость {i}", f"https://a.example/{i}", "текст", guid="same-guid")
+                for i in range(start + n - 1, start - 1, -1)
+            ]
+        )
+
+    feed_server.add("/rss", feed(3, 0))
+    await env.feeds.add(feed_server.url("/rss"), now=T0)
+    assert (await env.poll(feed_server.url("/rss"))).new == 3
+    feed_server.add("/rss", feed(4, 0))  # entry 3 arrives on top
+    out = await env.poll(feed_server.url("/rss"))
+    assert (out.new, out.known) == (1, 3)
