@@ -73,6 +73,7 @@ class FakeBotAPI:
         self._callback_ids = itertools.count(1)
         self._failures: list[Failure] = []
         self._waiters: set[asyncio.Future[None]] = set()
+        self._closing = False
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -91,6 +92,9 @@ class FakeBotAPI:
         return self
 
     async def close(self) -> None:
+        # End pending long polls now: the runner's cleanup waits for running handlers.
+        self._closing = True
+        self._notify()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -304,7 +308,7 @@ class FakeBotAPI:
         timeout = float(params.get("timeout") or 0)
         if not self._updates and timeout > 0:
             with contextlib.suppress(TimeoutError):
-                await self._until(lambda: bool(self._updates), timeout)
+                await self._until(lambda: bool(self._updates) or self._closing, timeout)
         limit = int(params.get("limit") or 100)
         return web.json_response({"ok": True, "result": self._updates[:limit]})
 
