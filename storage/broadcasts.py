@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from storage.db import Database
 from storage.timefmt import to_db
@@ -42,15 +43,7 @@ class BroadcastRepo:
             ) as cur:
                 chat_ids = [r[0] for r in await cur.fetchall()]
             for chat_id in chat_ids:
-                # slot_at carries the broadcast id so that two broadcasts in one second differ.
-                async with conn.execute(
-                    "INSERT INTO digests (chat_id, slot_at, kind, article_count, created_at)"
-                    " VALUES (?, ?, 'broadcast', 0, ?) RETURNING id",
-                    (chat_id, f"{stamp}#{broadcast_id}", stamp),
-                ) as cur:
-                    row = await cur.fetchone()
-                    assert row is not None
-                    digest_id = row[0]
+                digest_id = await _insert_digest(conn, chat_id, now)
                 await conn.execute(
                     "INSERT INTO outbox (chat_id, digest_id, part, text, not_before, created_at)"
                     " VALUES (?, ?, 0, ?, ?, ?)",
@@ -76,3 +69,17 @@ class BroadcastRepo:
         )
         assert row is not None
         return BroadcastTally(broadcast_id, row[0], row[1], row[2], row[3])
+
+
+async def _insert_digest(conn: Any, chat_id: int, now: datetime) -> int:
+    """A `digests` row of kind broadcast; two broadcasts in one second shift to the next one."""
+    slot = now
+    while True:
+        async with conn.execute(
+            "INSERT INTO digests (chat_id, slot_at, kind, article_count, created_at)"
+            " VALUES (?, ?, 'broadcast', 0, ?) ON CONFLICT (chat_id, kind, slot_at) DO NOTHING",
+            (chat_id, to_db(slot), to_db(now)),
+        ) as cur:
+            if cur.rowcount:
+                return int(cur.lastrowid)
+        slot += timedelta(seconds=1)

@@ -1,0 +1,84 @@
+"""Admin: /broadcast — preview, confirm, then progress edited in one message until the final tally."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+
+from bot.broadcast import Broadcaster
+from bot.texts import t
+from handlers.admin_callbacks import BroadcastCb
+from handlers.admin_views import broadcast_keyboard
+from storage.alertlog import DraftRepo
+from storage.audit import AuditLog
+from storage.broadcasts import BroadcastTally
+from storage.chats import ChatRepo
+
+log = logging.getLogger(__name__)
+
+
+async def cmd_broadcast(
+    message: Message, command: CommandObject, lang: str, chats: ChatRepo, drafts: DraftRepo,
+    clock: Callable[[], datetime],
+) -> None:  # fmt: skip
+    # The text after the command, with the admin's formatting kept as HTML.
+    text = (message.html_text or "").split(maxsplit=1)[1:] if message.text else []
+    body = text[0].strip() if text else ""
+    if not body:
+        await message.answer(t(lang, "admin.broadcast_usage"))
+        return
+    try:
+        await message.answer(body)  # the preview is the message itself: invalid HTML fails here
+    except TelegramBadRequest as exc:
+        await message.answer(t(lang, "admin.broadcast_bad_html", error=html.escape(exc.message)))
+        return
+    count = (await chats.counts())["active"]
+    draft = await drafts.put("broadcast", body, by=message.chat.id, now=clock())
+    await message.answer(
+        t(lang, "admin.broadcast_preview", count=count),
+        reply_markup=broadcast_keyboard(lang, draft, count),
+    )
+
+
+async def on_broadcast_button(
+    query: CallbackQuery, callback_data: BroadcastCb, bot: Bot, lang: str, drafts: DraftRepo,
+    broadcaster: Broadcaster, audit: AuditLog, clock: Callable[[], datetime],
+) -> None:  # fmt: skip
+    body = await drafts.take(callback_data.draft, "broadcast")
+    message = query.message
+    assert message is not None
+    if body is None:
+        await query.answer(t(lang, "admin.broadcast_gone"), show_alert=True)
+        return
+    await query.answer()
+    if not callback_data.send:
+        await message.edit_text(t(lang, "admin.broadcast_cancelled"))  # type: ignore[union-attr]
+        return
+    chat_id, message_id = message.chat.id, message.message_id
+
+    async def report(tally: BroadcastTally) -> None:
+        key = "admin.broadcast_done" if tally.done else "admin.broadcast_progress"
+        text = t(lang, key, id=tally.broadcast_id, sent=tally.sent, failed=tally.failed,
+                 pending=tally.pending, total=tally.recipients)  # fmt: skip
+        try:
+            await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        except TelegramBadRequest as exc:
+            log.debug("broadcast progress edit skipped: %s", exc)
+
+    tally = await broadcaster.start(body, by=query.from_user.id, report=report)
+    await audit.record(query.from_user.id, "broadcast", now=clock(), target=tally.broadcast_id,
+                       details=f"{tally.recipients} chats: {body[:100]}")  # fmt: skip
+
+
+def make_router() -> Router:
+    router = Router(name="admin-broadcast")
+    router.message.register(cmd_broadcast, Command("broadcast"))
+    router.callback_query.register(on_broadcast_button, BroadcastCb.filter())
+    return router
