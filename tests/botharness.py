@@ -104,22 +104,31 @@ class BotEnv:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(tmp_path: Path, **deps: Any) -> AsyncIterator[BotEnv]:
-    """The bot polling a fresh fake server; `deps` override digests/search (default: unused)."""
+async def running_bot(
+    tmp_path: Path,
+    services: Callable[[Database, Classifier, Callable[[], datetime]], dict] | None = None,
+) -> AsyncIterator[BotEnv]:
+    """The bot polling a fresh fake server. `services(db, classifier, clock)` returns the
+    `digests` and `search` services; without it they are None (tests that never use them)."""
     db = await Database(tmp_path / "bot.sqlite3").connect()
     server = await FakeBotAPI().start()
     bot = server.make_bot()
     settings = Settings(_env_file=None, bot_token="123:x", default_timezone="Europe/Moscow")
     chats, feeds, classifier = ChatRepo(db), FeedRepo(db), Classifier.load()
     clock_value = [NOW]
+
+    def clock() -> datetime:
+        return clock_value[0]
+
+    extra = services(db, classifier, clock) if services else {}
     dp = build_dispatcher(
         chats=chats,
-        digests=deps.pop("digests", None),
+        digests=extra.get("digests"),
         classifier=classifier,
         feeds=feeds,
-        search=deps.pop("search", None),
+        search=extra.get("search"),
         settings=settings,
-        clock=lambda: clock_value[0],
+        clock=clock,
     )
     tracker = HandledTracker()
     dp.update.outer_middleware(tracker)
