@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -73,13 +74,19 @@ class DigestPool:
                 self.by_topic.setdefault(slug, []).append(article)
             if article.cluster_id is not None:
                 self.clusters.setdefault(article.cluster_id, []).append(article)
+        # one integer per article orders by (published_at, id): oldest 0 … newest
+        by_time = sorted(self.articles, key=_first_key)
+        self.rank = {a.id: n for n, a in enumerate(by_time)}
+        for members in self.clusters.values():
+            members.sort(key=_first_key)
 
     def select(self, filt: DigestFilter, *, after_id: int, cap: int = DEFAULT_CAP) -> Digest:
-        matching = self._matching(filt, after_id)
-        items = self._one_per_story(matching, after_id)
-        items.sort(key=_newest_key, reverse=True)
-        shown, more = items[:cap], max(0, len(items) - cap)
-        return Digest(sections=self._sections(shown, filt.topics), more=more)
+        stories = self._one_per_story(self._matching(filt, after_id))
+        rank = self.rank.__getitem__
+        shown = heapq.nlargest(cap, stories, key=lambda a: rank(a.id))
+        items = [DigestItem(a, self._also(a, after_id)) for a in shown]
+        more = max(0, len(stories) - cap)
+        return Digest(sections=self._sections(items, filt.topics), more=more)
 
     def latest(self, filt: DigestFilter, *, limit: int) -> Digest:
         """The newest `limit` stories matching the filter, whatever was already delivered."""
@@ -103,25 +110,30 @@ class DigestPool:
             found = (a for a in found if not wanted.isdisjoint(a.countries))
         return list(found)
 
-    def _one_per_story(self, matching: list[Article], after_id: int) -> list[DigestItem]:
-        """A story told by several agencies appears once: its first report, "also" the rest."""
+    def _one_per_story(self, matching: list[Article]) -> list[Article]:
+        """A story told by several agencies appears once: as its first report."""
         firsts: dict[int, Article] = {}
-        items: list[DigestItem] = []
+        stories: list[Article] = []
+        rank = self.rank
         for article in matching:
-            if article.cluster_id is None:
-                items.append(DigestItem(article))
+            cluster_id = article.cluster_id
+            if cluster_id is None:
+                stories.append(article)
                 continue
-            current = firsts.get(article.cluster_id)
-            if current is None or _first_key(article) < _first_key(current):
-                firsts[article.cluster_id] = article
-        for cluster_id, first in firsts.items():
-            members = sorted(
-                (m for m in self.clusters.get(cluster_id, ()) if m.id > after_id),
-                key=_first_key,
-            )
-            also = tuple(dict.fromkeys(m.source for m in members if m.source != first.source))
-            items.append(DigestItem(first, also))
-        return items
+            current = firsts.get(cluster_id)
+            if current is None or rank[article.id] < rank[current.id]:
+                firsts[cluster_id] = article
+        stories.extend(firsts.values())
+        return stories
+
+    def _also(self, first: Article, after_id: int) -> tuple[str, ...]:
+        """The other sources of the story among the articles new for this chat."""
+        if first.cluster_id is None:
+            return ()
+        members = self.clusters.get(first.cluster_id, ())
+        return tuple(
+            dict.fromkeys(m.source for m in members if m.id > after_id and m.source != first.source)
+        )
 
     def _sections(
         self, items: list[DigestItem], chosen: tuple[str, ...]

@@ -102,9 +102,16 @@ class DigestService:
             if not due:
                 return TickReport()
             pool = await self._pool(min(c.cursor_article_id for c, _ in due))
-            plans = [self._plan_slot(chat, slot, pool, now) for chat, slot in due]
-            await self._record(plans, now)
-        outcomes = [p.outcome for p in plans]
+            cache: dict = {}
+            outcomes: list[str] = []
+            # plan and record in batches: memory stays flat however many chats are due
+            for start in range(0, len(due), self.batch):
+                plans = [
+                    self._plan_slot(chat, slot, pool, now, cache)
+                    for chat, slot in due[start : start + self.batch]
+                ]
+                await self._record(plans, now)
+                outcomes += [p.outcome for p in plans]
         report = TickReport(
             outcomes.count("queued"), outcomes.count("empty"), outcomes.count("skipped")
         )
@@ -125,11 +132,16 @@ class DigestService:
             if not chats:
                 return 0
             pool = await self._pool(min(c.cursor_article_id for c in chats))
-            plans = [
-                self._plan(chat, "instant", now, pool, self._digest(chat, pool)) for chat in chats
-            ]
-            await self._record(plans, now)
-        return sum(1 for p in plans if p.parts)
+            cache: dict = {}
+            queued = 0
+            for start in range(0, len(chats), self.batch):
+                plans = [
+                    self._plan(chat, "instant", now, pool, self._digest(chat, pool), cache=cache)
+                    for chat in chats[start : start + self.batch]
+                ]
+                await self._record(plans, now)
+                queued += sum(1 for p in plans if p.parts)
+        return queued
 
     # -- on request
 
@@ -177,13 +189,9 @@ class DigestService:
         )
 
     async def _record(self, plans: list[DigestPlan], now: datetime) -> None:
-        queued = False
-        for start in range(0, len(plans), self.batch):
-            chunk = plans[start : start + self.batch]
-            await self.outbox.record_digests(chunk, now)
-            queued = queued or any(p.parts for p in chunk)
-            if queued and self.on_enqueued is not None:
-                self.on_enqueued()  # wake the sender: the first chats start while we plan more
+        await self.outbox.record_digests(plans, now)
+        if self.on_enqueued is not None and any(p.parts for p in plans):
+            self.on_enqueued()  # wake the sender: the first chats start while we plan more
 
     def _schedule(self, chat: Chat) -> ChatSchedule:
         return ChatSchedule(chat.mode, chat.times, chat.weekday, self._zone_name(chat))
@@ -204,7 +212,12 @@ class DigestService:
         return pool.select(filt, after_id=chat.cursor_article_id, cap=self.cap)
 
     def _render(
-        self, chat: Chat, digest: Digest, now: datetime, title: str | None = None
+        self,
+        chat: Chat,
+        digest: Digest,
+        now: datetime,
+        title: str | None = None,
+        cache: dict | None = None,
     ) -> list[str]:
         return render_digest(
             digest,
@@ -212,9 +225,12 @@ class DigestService:
             zone=self._zone(chat),
             now=now,
             title=title,
+            cache=cache,
         )
 
-    def _plan_slot(self, chat: Chat, slot: datetime, pool: DigestPool, now: datetime) -> DigestPlan:
+    def _plan_slot(
+        self, chat: Chat, slot: datetime, pool: DigestPool, now: datetime, cache: dict
+    ) -> DigestPlan:
         next_at = next_slot_after(self._schedule(chat), now)
         if is_catch_up_too_old(slot, now):
             return DigestPlan(
@@ -230,7 +246,8 @@ class DigestService:
                 last_slot_at=slot,
                 next_slot_at=next_at,
             )
-        plan = self._plan(chat, "scheduled", slot, pool, self._digest(chat, pool), now=now)
+        digest = self._digest(chat, pool)
+        plan = self._plan(chat, "scheduled", slot, pool, digest, now=now, cache=cache)
         return replace(plan, last_slot_at=slot, next_slot_at=next_at)
 
     def _plan(
@@ -242,8 +259,9 @@ class DigestService:
         digest: Digest,
         *,
         now: datetime | None = None,
+        cache: dict | None = None,
     ) -> DigestPlan:
-        parts = self._render(chat, digest, now or slot)
+        parts = self._render(chat, digest, now or slot, cache=cache)
         top = digest.top
         preview = top.article.url if (self.preview_top_story and top is not None) else None
         return DigestPlan(

@@ -122,6 +122,29 @@ def _section_title(topic: str | None, labels: Labels) -> str:
     return labels.topic_names.get(topic) or topic
 
 
+class _Message:
+    """A message being filled: text plus both lengths, kept incrementally (no re-scans)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.chunks: list[str] = []
+        self.raw = self.visible = 0
+
+    def try_add(self, unit: str, unit_visible: int) -> bool:
+        sep = 2 if self.chunks else 0
+        raw, visible = self.raw + sep + len(unit), self.visible + sep + unit_visible
+        if self.chunks and (raw > self.limit or visible > self.limit):
+            return False
+        if raw > self.limit or visible > self.limit:
+            raise ValueError("one digest item does not fit a message; limits are inconsistent")
+        self.chunks.append(unit)
+        self.raw, self.visible = raw, visible
+        return True
+
+    def text(self) -> str:
+        return "\n\n".join(self.chunks)
+
+
 def render_digest(
     digest: Digest,
     *,
@@ -130,8 +153,13 @@ def render_digest(
     now: datetime,
     title: str | None = None,
     limit: int = TELEGRAM_LIMIT,
+    cache: dict | None = None,
 ) -> list[str]:
-    """The messages of one digest; [] for an empty one (no empty digests are sent)."""
+    """The messages of one digest; [] for an empty one (no empty digests are sent).
+
+    `cache` (a dict the caller keeps for one planning pass) reuses rendered items across
+    chats with the same language, zone and day.
+    """
     if digest.empty:
         return []
     lang = labels.lang
@@ -141,31 +169,46 @@ def render_digest(
         title=html.escape(title or t(lang, "digest.title")),
         date=now.astimezone(zone).strftime("%d.%m.%Y"),
     )
-    continued = t(lang, "digest.continued")
+    continued = html.escape(t(lang, "digest.continued"))
     parts: list[str] = []
-    current = header
+    message = _Message(limit)
+    message.try_add(header, telegram_length(header))
     for section in digest.sections:
-        name = html.escape(_section_title(section.topic, labels))
-        heading = f"<b>{name}</b>"
+        heading = f"<b>{html.escape(_section_title(section.topic, labels))}</b>"
+        heading_len = telegram_length(heading)
         for index, item in enumerate(section.items):
-            block = render_item(item, labels, zone, now)
-            unit = f"{heading}\n\n{block}" if index == 0 else block
-            candidate = f"{current}\n\n{unit}" if current else unit
-            if fits(candidate, limit):
-                current = candidate
+            block, block_len = _item(item, labels, zone, now, cache)
+            if index == 0:
+                unit, unit_len = f"{heading}\n\n{block}", heading_len + 2 + block_len
+            else:
+                unit, unit_len = block, block_len
+            if message.try_add(unit, unit_len):
                 continue
-            if current:
-                parts.append(current)
-            # a new message in the middle of a section repeats its heading
-            current = unit if index == 0 else f"{heading} {html.escape(continued)}\n\n{block}"
-            if not fits(current, limit):
-                raise ValueError("one digest item does not fit a message; limits are inconsistent")
+            parts.append(message.text())
+            message = _Message(limit)
+            if index:  # a new message in the middle of a section repeats its heading
+                unit = f"{heading} {continued}\n\n{block}"
+                unit_len = telegram_length(unit)
+            message.try_add(unit, unit_len)
     if digest.more:
         footer = t(lang, "digest.more", count=digest.more)
-        if fits(f"{current}\n\n{footer}", limit):
-            current = f"{current}\n\n{footer}"
-        else:
-            parts.append(current)
-            current = footer
-    parts.append(current)
+        if not message.try_add(footer, telegram_length(footer)):
+            parts.append(message.text())
+            message = _Message(limit)
+            message.try_add(footer, telegram_length(footer))
+    parts.append(message.text())
     return parts
+
+
+def _item(
+    item: DigestItem, labels: Labels, zone: tzinfo, now: datetime, cache: dict | None
+) -> tuple[str, int]:
+    if cache is None:
+        block = render_item(item, labels, zone, now)
+        return block, telegram_length(block)
+    key = (item.article.id, item.also, labels.lang, zone, now.astimezone(zone).date())
+    found = cache.get(key)
+    if found is None:
+        block = render_item(item, labels, zone, now)
+        found = cache[key] = (block, telegram_length(block))
+    return found

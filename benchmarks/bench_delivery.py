@@ -1,0 +1,151 @@
+"""Delivery fan-out: one digest to 10,000 chats through a local fake Bot API (in a child process).
+
+1. DELIVERY_RATE=0 (no limits): messages/s and sender CPU per message; baseline = bare aiohttp
+   POSTs to the same server (no aiogram, no database) in the same run. Target ≥ 500 msg/s.
+2. DELIVERY_RATE=25 for ~10 s: the achieved rate must be within 5% of 25/s.
+
+Usage: python benchmarks/bench_delivery.py [--chats 10000] [--rate-seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import multiprocessing
+import socket
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp  # noqa: E402
+from aiogram import Bot  # noqa: E402
+from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
+from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+from bot.delivery import Sender  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.outbox import DigestPlan, OutboxRepo  # noqa: E402
+
+TOKEN = "123456:BENCH"
+NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)
+TEXT = ("📰 <b>Дайджест</b> · 01.06.2025\n\n<b>ООН</b>\n\n" + "▪️ <b><a href=\"https://e.org/1\">"
+        "Заголовок новости</a></b>\nКороткий лид новости о дипломатии.\n<i>BelTA · 09:00</i>\n\n") * 12  # fmt: skip
+
+
+def serve(port_out: multiprocessing.connection.Connection) -> None:
+    """A lean Bot API: answers sendMessage like Telegram, counts nothing, stores nothing."""
+    ids = itertools.count(1)
+
+    async def handle(request: web.Request) -> web.Response:
+        data = (
+            await request.post()
+            if request.content_type != "application/json"
+            else await request.json()
+        )
+        return web.json_response({"ok": True, "result": {
+            "message_id": next(ids), "date": 1748764800, "text": "x",
+            "chat": {"id": int(data.get("chat_id", 1)), "type": "private"}}})  # fmt: skip
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        await web.SockSite(runner, sock).start()
+        port_out.send(sock.getsockname()[1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+async def fill(db: Database, chats: range) -> None:
+    stamp = "2025-06-01T06:00:00Z"
+    await db.executemany(
+        "INSERT INTO chats (id, type, timezone, created_at, updated_at) VALUES (?, 'private', 'UTC', ?, ?)",
+        [(n, stamp, stamp) for n in chats],
+    )
+    plans = [
+        DigestPlan(chat_id=n, kind="manual", slot_at=NOW, parts=(TEXT,), article_count=12,
+                   outcome="queued", expected_cursor=0, expected_updated_at=NOW, new_cursor=None)
+        for n in chats
+    ]  # fmt: skip
+    await OutboxRepo(db).record_digests(plans, NOW)
+
+
+async def baseline(base: str, n: int, concurrency: int) -> float:
+    url = f"{base}/bot{TOKEN}/sendMessage"
+    queue = iter(range(n))
+    async with aiohttp.ClientSession() as http:
+
+        async def worker() -> None:
+            for chat_id in queue:
+                async with http.post(url, data={"chat_id": chat_id, "text": TEXT}) as resp:
+                    await resp.json()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return n / (time.perf_counter() - started)
+
+
+async def run_sender(
+    base: str, path: Path, chats: range, rate: float, concurrency: int
+) -> tuple[float, float, int]:
+    async with Database(path) as db:
+        await fill(db, chats)
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+        sender = Sender(bot, db, rate=rate, concurrency=concurrency, idle_poll=0.5)
+        cpu, wall = time.process_time(), time.perf_counter()
+        await sender.drain(timeout=3600)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        await bot.session.close()
+        return wall, cpu, sender.stats.sent
+
+
+async def main(args: argparse.Namespace) -> int:
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=serve, args=(child,), daemon=True)
+    proc.start()
+    base = f"http://127.0.0.1:{parent.recv()}"
+    ok = True
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            base_rate = await baseline(base, 2000, 4)
+            print(f"baseline bare aiohttp POSTs (4 concurrent): {base_rate:,.0f} msg/s")
+            for concurrency in (1, 4):
+                chats = range(1, args.chats + 1)
+                wall, cpu, sent = await run_sender(
+                    base, Path(tmp) / f"c{concurrency}.sqlite3", chats, 0, concurrency
+                )
+                rate = sent / wall
+                print(f"sender DELIVERY_RATE=0 concurrency={concurrency}: {sent} msgs in {wall:.1f}s = "
+                      f"{rate:,.0f} msg/s ({rate / base_rate:.2f}× baseline), "
+                      f"CPU {cpu / sent * 1000:.2f} ms/msg")  # fmt: skip
+                ok &= sent == args.chats and (concurrency == 1 or rate >= 500)
+            n = int(25 * args.rate_seconds)
+            wall, cpu, sent = await run_sender(
+                base, Path(tmp) / "r25.sqlite3", range(1, n + 1), 25, 4
+            )
+            achieved = (sent - 1) / wall  # n sends span n-1 intervals
+            print(f"sender DELIVERY_RATE=25: {sent} msgs in {wall:.2f}s = {achieved:.2f} msg/s "
+                  f"({(achieved / 25 - 1) * 100:+.1f}% vs target)")  # fmt: skip
+            ok &= abs(achieved / 25 - 1) <= 0.05
+    finally:
+        proc.kill()
+    print("OK" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chats", type=int, default=10_000)
+    parser.add_argument("--rate-seconds", type=float, default=10)
+    sys.exit(asyncio.run(main(parser.parse_args())))

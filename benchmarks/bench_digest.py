@@ -1,0 +1,112 @@
+"""Digest planning at scale: 10,000 subscribers due at the same minute over 50,000 stored articles.
+
+Measures DigestService.run_due (select + render + one transaction per 100 digests) per
+subscriber and the peak RSS; baseline = reading and decoding the due chats only, same run.
+Targets: ≤ 2 ms per subscriber, peak RSS ≤ 300 MB.
+
+Usage: python benchmarks/bench_digest.py [--chats 10000] [--articles 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.digest_jobs import DigestService  # noqa: E402
+from bot.render import Labels  # noqa: E402
+from storage.chats import chat_from_row  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.timefmt import to_db  # noqa: E402
+
+TOPICS = ("human_rights", "cis", "un", "osce", "eaeu", "csto", "sco", "brics")
+COUNTRIES = ("ru", "by", "kz", "kg", "tj", "uz", "am", "az", "tm", "md", "ge", "ua")
+SOURCES = ("BelTA", "Kabar", "Khovar", "MID RF", "CIS", "UN News", "OSCE", "TASS", "Kazinform")
+SLOT = datetime(2025, 6, 2, 6, tzinfo=UTC)  # 09:00 Moscow
+LABELS = {"ru": Labels("ru", {t: t.upper() for t in TOPICS}), "en": Labels("en", {})}
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def fill(db: Database, n_articles: int, n_chats: int, rng: random.Random) -> None:
+    start = SLOT - timedelta(days=25)
+    rows = []
+    for n in range(1, n_articles + 1):
+        published = start + timedelta(seconds=n * 25 * 86400 // n_articles)
+        rows.append((
+            f"k{n}", f"https://news.example.org/{n}", f"Заголовок новости номер {n} о встрече министров",
+            "Министры иностранных дел обсудили вопросы сотрудничества в рамках СНГ и ООН. " * 3,
+            rng.choice(SOURCES), to_db(published), to_db(published), int(rng.random() < 0.02),
+            json.dumps(rng.sample(TOPICS, rng.choice((0, 1, 1, 2, 3)))),
+            json.dumps(rng.sample(COUNTRIES, rng.choice((0, 1, 2)))),
+            n // 3 if rng.random() < 0.3 else None,
+        ))  # fmt: skip
+    await db.executemany(
+        "INSERT INTO articles (key, url, title, lead, source, published_at, fetched_at, backfill,"
+        " topics, countries, cluster_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    stamp = to_db(SLOT - timedelta(days=1))
+    daily = n_articles // 25
+    chats = []
+    for chat_id in range(1, n_chats + 1):
+        # most chats got yesterday's digest; 5% come back after a long pause
+        cursor = 0 if rng.random() < 0.05 else n_articles - daily - rng.randrange(50)
+        chats.append((
+            chat_id, "Europe/Moscow", json.dumps(rng.sample(TOPICS, rng.choice((1, 2, 3)))),
+            json.dumps(rng.sample(COUNTRIES, 2) if rng.random() < 0.3 else []),
+            cursor, stamp, stamp, stamp,
+        ))  # fmt: skip
+    await db.executemany(
+        "INSERT INTO chats (id, type, timezone, topics, countries, cursor_article_id,"
+        " last_slot_at, created_at, updated_at) VALUES (?, 'private', ?, ?, ?, ?, ?, ?, ?)",
+        chats,
+    )
+
+
+async def main(args: argparse.Namespace) -> int:
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with Database(Path(tmp) / "bench.sqlite3") as db:
+            await fill(db, args.articles, args.chats, rng)
+            rss_before = rss_mb()
+            started = time.perf_counter()
+            rows = await db.fetchall("SELECT * FROM chats WHERE status = 'active'")
+            decoded = [chat_from_row(r) for r in rows]
+            base = (time.perf_counter() - started) / len(decoded)
+
+            service = DigestService(db, labels_for=LABELS.__getitem__, topic_order=TOPICS,
+                                    clock=lambda: SLOT)  # fmt: skip
+            cpu, started = time.process_time(), time.perf_counter()
+            report = await service.run_due(SLOT + timedelta(seconds=5))
+            wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu
+            parts = await db.fetchval("SELECT COUNT(*) FROM outbox")
+    per = wall / args.chats * 1000
+    print(f"{args.chats} subscribers over {args.articles} articles: {report}")
+    print(f"outbox messages queued: {parts}")
+    print(f"baseline (read + decode chats): {base * 1000:.3f} ms/subscriber")
+    print(f"run_due: {wall:.2f}s wall, {cpu:.2f}s CPU = {per:.3f} ms/subscriber "
+          f"({per / (base * 1000):.0f}× baseline)")  # fmt: skip
+    print(f"peak RSS: {rss_mb():.0f} MB (after filling the database: {rss_before:.0f} MB)")
+    ok = per <= 2.0 and rss_mb() <= 300 and report.queued + report.empty == args.chats
+    print("OK" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chats", type=int, default=10_000)
+    parser.add_argument("--articles", type=int, default=50_000)
+    sys.exit(asyncio.run(main(parser.parse_args())))
