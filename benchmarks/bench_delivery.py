@@ -22,15 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp  # noqa: E402
-from aiogram import Bot  # noqa: E402
-from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
-from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
-from aiohttp import web  # noqa: E402
+import aiohttp
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiohttp import web
 
-from bot.delivery import Sender  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.outbox import DigestPlan, OutboxRepo  # noqa: E402
+from bot.delivery import Sender
+from storage.db import Database
+from storage.outbox import DigestPlan, OutboxRepo
 
 TOKEN = "123456:BENCH"
 NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)

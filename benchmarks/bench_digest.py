@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.digest_jobs import DigestService  # noqa: E402
-from bot.render import Labels  # noqa: E402
-from storage.chats import chat_from_row  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.timefmt import to_db  # noqa: E402
+from bot.digest_jobs import DigestService
+from bot.render import Labels
+from storage.chats import chat_from_row
+from storage.db import Database
+from storage.timefmt import to_db
 
 TOPICS = ("human_rights", "cis", "un", "osce", "eaeu", "csto", "sco", "brics")
 COUNTRIES = ("ru", "by", "kz", "kg", "tj", "uz", "am", "az", "tm", "md", "ge", "ua")
