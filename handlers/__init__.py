@@ -35,6 +35,7 @@ from handlers import (
     timezone,
     topics,
 )
+from handlers.admin import get_admin_routers
 from handlers.middlewares import ChatContextMiddleware
 from handlers.search import ArticleSearch
 
@@ -54,7 +55,6 @@ def get_routers(admin_ids: frozenset[int]) -> list[Router]:
     `access` (refuses non-admins of groups before any area sees the update), the areas, and
     `fallback` last (hints for anything unhandled).
     """
-    del admin_ids  # reserved for the admin router (admin issue)
     areas = (
         membership,
         onboarding,
@@ -68,6 +68,7 @@ def get_routers(admin_ids: frozenset[int]) -> list[Router]:
     )
     return [
         errors.make_router(),
+        *get_admin_routers(admin_ids),
         access.make_router(),
         *(area.make_router() for area in areas),
         fallback.make_router(),

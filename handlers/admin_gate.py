@@ -51,6 +51,13 @@ class Banned(Filter):
         )
 
 
+class AccessClosed(Filter):
+    """The access mode is approval or invite (checked before any Telegram call)."""
+
+    async def __call__(self, event: TelegramObject, access: AccessRepo | None = None) -> bool:
+        return access is not None and await access.mode() != "open"
+
+
 async def refuse_banned_message(message: Message, lang: str) -> None:
     if (message.text or "").startswith("/"):  # other messages are ignored silently
         await message.answer(t(lang, "admin.banned"))
@@ -101,7 +108,7 @@ async def _gate_start(
     if access is None or (user is not None and user.id in admin_ids):
         raise SkipHandler
     mode = await access.mode()
-    if mode == "open" or await chats.get(chat_id) is not None or await access.is_granted(chat_id):
+    if await chats.get(chat_id) is not None or await access.is_granted(chat_id):
         raise SkipHandler  # existing subscribers keep their access when the mode changes
     code = (command.args or "").strip()
     if code:
