@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,13 +73,65 @@ def _unpack(sig: bytes) -> array:
 
 def similarity(sig_a: bytes, sig_b: bytes) -> float:
     """Estimated Jaccard similarity of the two word sets (exact while both fit in the sketch)."""
-    a, b = set(_unpack(sig_a)), set(_unpack(sig_b))
+    return _set_similarity(set(_unpack(sig_a)), set(_unpack(sig_b)))
+
+
+def _set_similarity(a: set[int], b: set[int]) -> float:
     if not a or not b:
         return 0.0
     size = max(len(a), len(b))
     union = sorted(a | b)[:size]
     shared = sum(1 for h in union if h in a and h in b)
     return shared / len(union)
+
+
+class ClusterIndex:
+    """The candidates of one window, indexed by fingerprint word, so a new article is compared
+    only with candidates that share a word with it instead of with the whole window.
+
+    `max_posting`: a word found in more candidates than this (in a 48 h window of every feed)
+    names no particular story ("министр", "сотрудничество"), so it does not make candidates;
+    rarer shared words (names, places, numbers) still do. None keeps every word (exhaustive).
+    """
+
+    def __init__(
+        self, candidates: Iterable[ClusterCandidate], *, max_posting: int | None = 200
+    ) -> None:
+        self._candidates = list(candidates)
+        self._sets = [set(_unpack(c.signature)) for c in self._candidates]
+        postings: dict[int, list[int]] = defaultdict(list)
+        for i, words in enumerate(self._sets):
+            for h in words:
+                postings[h].append(i)
+        self._postings = {
+            h: ids for h, ids in postings.items() if max_posting is None or len(ids) <= max_posting
+        }
+
+    def choose(
+        self, sig: bytes, published_at: datetime, *, source: str | None = None
+    ) -> int | None:
+        """Cluster id to join (the best candidate's cluster, or its article id), or None."""
+        words = set(_unpack(sig))
+        sharing: set[int] = set()
+        for h in words:
+            sharing.update(self._postings.get(h, ()))
+        best: tuple[float, int] | None = None
+        for i in sorted(sharing):
+            cand = self._candidates[i]
+            if abs(cand.published_at - published_at) > CLUSTER_WINDOW:
+                continue
+            score = _set_similarity(words, self._sets[i])
+            needed = (
+                SAME_SOURCE_THRESHOLD
+                if source is not None and cand.source == source
+                else JOIN_THRESHOLD
+            )
+            if score < needed:
+                continue
+            target = cand.cluster_id if cand.cluster_id is not None else cand.article_id
+            if best is None or score > best[0]:
+                best = (score, target)
+        return best[1] if best is not None else None
 
 
 def choose_cluster(
@@ -91,21 +144,6 @@ def choose_cluster(
     """Cluster id to join (the best candidate's cluster, or its article id), or None for a new story.
 
     ``source`` is the new article's source; when given, candidates from the same source need
-    SAME_SOURCE_THRESHOLD instead of JOIN_THRESHOLD.
+    SAME_SOURCE_THRESHOLD instead of JOIN_THRESHOLD. Exhaustive; ingest uses ClusterIndex.
     """
-    best: tuple[float, int] | None = None
-    for cand in candidates:
-        if abs(cand.published_at - published_at) > CLUSTER_WINDOW:
-            continue
-        score = similarity(sig, cand.signature)
-        needed = (
-            SAME_SOURCE_THRESHOLD
-            if source is not None and cand.source == source
-            else JOIN_THRESHOLD
-        )
-        if score < needed:
-            continue
-        target = cand.cluster_id if cand.cluster_id is not None else cand.article_id
-        if best is None or score > best[0]:
-            best = (score, target)
-    return best[1] if best is not None else None
+    return ClusterIndex(candidates, max_posting=None).choose(sig, published_at, source=source)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.classify import Classifier
-from bot.clustering import CLUSTER_WINDOW, ClusterCandidate, choose_cluster
+from bot.clustering import CLUSTER_WINDOW, ClusterCandidate, ClusterIndex, make_signature
 from bot.fetch import Fetcher, FetchError, FetchResult
 from bot.normalize import normalize_entry, repeated_identifiers
 from bot.parse import ParseError, parse_feed
-from bot.searchterms import search_terms
+from bot.searchterms import index_terms
 from storage.articles import ArticleRepo, NewArticle
 from storage.feeds import FeedRepo, PollSuccess
 from storage.models import ArticleDraft, Feed
@@ -171,17 +171,19 @@ class Ingestor:
         return await asyncio.to_thread(self._classify_all, drafts)
 
     def _classify_all(self, drafts: list[ArticleDraft]) -> list[NewArticle]:
+        """One tokenization per article serves topics, countries, the story signature and search."""
         out = []
         for d in drafts:
-            c = self.classifier.classify(d.title, d.summary)
+            toks = self.classifier.tokenize(d.title, d.summary)
+            c = self.classifier.classify_tokens(toks)
             out.append(
                 NewArticle(
                     draft=d,
                     topics=c.topics,
                     countries=c.countries,
                     matches=c.matches,
-                    signature=self.classifier.signature(d.title, d.lead or d.summary),
-                    search_terms=search_terms(self.classifier.morph, d.title, d.summary),
+                    signature=make_signature(toks.norm),
+                    search_terms=index_terms(toks),
                 )
             )
         return out
@@ -198,12 +200,21 @@ class Ingestor:
         ]
         if not candidates:
             return items
+        return await asyncio.to_thread(self._assign_clusters, items, candidates, now)
+
+    @staticmethod
+    def _assign_clusters(
+        items: list[NewArticle], candidates: list[ClusterCandidate], now: datetime
+    ) -> list[NewArticle]:
+        index = ClusterIndex(candidates)
         out = []
         for item in items:
             if item.signature is None or now - item.draft.published_at > CLUSTER_WINDOW:
                 out.append(item)
                 continue
-            cluster = choose_cluster(item.signature, item.draft.published_at, candidates)
+            cluster = index.choose(
+                item.signature, item.draft.published_at, source=item.draft.source
+            )
             out.append(_replace_cluster(item, cluster) if cluster is not None else item)
         return out
 

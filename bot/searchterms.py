@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bot.morph import Morph
+from bot.morph import Morph, Tokens
 
 MAX_QUERY_WORDS = 12
 
 
-def search_terms(morph: Morph, title: str, text: str) -> str:
+def index_terms(toks: Tokens) -> str:
     """The normalized words of an article, space-separated, for the FTS5 `terms` column."""
-    return " ".join(morph.tokens(f"{title} {text}").norm)
+    return " ".join(toks.norm)
 
 
 def match_expression(morph: Morph, query: str) -> str | None:
