@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.clustering import ClusterCandidate, ClusterIndex, choose_cluster, make_signature
+from bot.clustering import (
+    JOIN_THRESHOLD,
+    SAME_SOURCE_THRESHOLD,
+    ClusterCandidate,
+    ClusterIndex,
+    choose_cluster,
+    make_signature,
+    similarity,
+)
 
 T0 = datetime(2025, 2, 21, tzinfo=UTC)
 
@@ -38,6 +46,11 @@ def test_rare_shared_words_find_the_story_and_common_words_alone_do_not():
 def test_window_and_same_source_rules_still_apply():
     cands = window(10)
     index = ClusterIndex(cands)
-    same_story = make_signature(["министр", "встреча", "город3", "имя3", "дело3", "новое"])
+    same_story = make_signature(
+        ["министр", "встреча", "город3", "имя3", "дело3", "новое", "другое", "третье"]
+    )
+    score = similarity(same_story, cands[2].signature)
+    assert JOIN_THRESHOLD <= score < SAME_SOURCE_THRESHOLD
+    assert index.choose(same_story, T0, source="other") == 3
     assert index.choose(same_story, T0 + timedelta(hours=49), source="other") is None
     assert index.choose(same_story, T0, source="agency3") is None  # needs near-identical text
