@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.base import BaseStorage
@@ -50,10 +50,9 @@ if TYPE_CHECKING:
 def get_routers(admin_ids: frozenset[int]) -> list[Router]:
     """Fresh routers (a router joins one Dispatcher only) in the order updates try them.
 
-    errors first; then the admin router of the admin issue goes here, filtered on
-    `F.from_user.id.in_(admin_ids)` (not written yet: `admin_ids` is accepted for it); then
-    `access` (refuses non-admins of groups before any area sees the update), the areas, and
-    `fallback` last (hints for anything unhandled).
+    errors first; the admin area (handlers.admin: ban gate, admin commands filtered on
+    `admin_ids`, refusals); `access` (refuses non-admins of groups and channels before any area
+    sees the update); the subscriber areas; `fallback` last (hints for anything unhandled).
     """
     areas = (
         membership,
@@ -85,8 +84,12 @@ def build_dispatcher(
     settings: Settings,
     clock: Callable[[], datetime],
     storage: BaseStorage | None = None,
+    **extra: Any,
 ) -> Dispatcher:
     """A Dispatcher with every router and dependency; FSM state in memory unless `storage`.
+
+    `extra` are further dependencies by name for other areas (the admin area's `access`,
+    `stats`, `feed_checker`, `broadcaster`, …); they join the workflow data unchanged.
 
     Only typed free text (a time, a zone) lives in FSM state, so losing it on restart strands
     nobody: the next message gets a hint.
@@ -100,6 +103,7 @@ def build_dispatcher(
         search=search,
         settings=settings,
         clock=clock,
+        **extra,
     )
     dp.update.outer_middleware(ChatContextMiddleware())
     dp.include_routers(*get_routers(settings.admin_ids))
