@@ -79,10 +79,12 @@ def similarity(sig_a: bytes, sig_b: bytes) -> float:
 def _set_similarity(a: set[int], b: set[int]) -> float:
     if not a or not b:
         return 0.0
-    size = max(len(a), len(b))
-    union = sorted(a | b)[:size]
-    shared = sum(1 for h in union if h in a and h in b)
-    return shared / len(union)
+    if len(a) < SIGNATURE_SIZE and len(b) < SIGNATURE_SIZE:
+        return len(a & b) / len(a | b)  # both sketches hold their whole word sets: exact
+    # Bottom-k estimate: of the k smallest hashes of the union, the share found in both.
+    k = min(len(a), len(b))
+    union = sorted(a | b)[:k]
+    return sum(1 for h in union if h in a and h in b) / k
 
 
 class ClusterIndex:
