@@ -11,7 +11,7 @@ places, organizations, numbers and dates but rarely three words in a row, so w-s
 near zero on real pairs (measured on tests/eval/story_pairs.jsonl, see benchmarks/eval_report.py).
 
 Thresholds, chosen on tests/eval/story_pairs.jsonl (benchmarks/eval_report.py prints every pair):
-the 20 same-story pairs told by two agencies score 0.28-0.65 Jaccard; the 20 different stories on
+the 20 same-story pairs told by two agencies score 0.26-0.67 Jaccard; the 20 different stories on
 one topic score 0.00-0.24 across sources, so JOIN_THRESHOLD = 0.25 sits in the gap (narrow: expect
 some misses on real feeds, mostly short items that share only a topic and a country). One agency's
 templated releases on different events score up to 0.71 (two ODIHR mission openings), so articles
