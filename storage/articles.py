@@ -98,57 +98,48 @@ class ArticleRepo:
         An article whose canonical URL is already stored (the same story in two feeds of one
         agency) is not stored twice: the ledger points at the existing row. Returns new ids.
         """
-        new_ids: list[int] = []
         fetched = to_db(now)
+        rows = [_insert_row(feed_id, item, fetched, backfill) for item in items]
         async with self.db.transaction() as conn:
-            for item in items:
-                d = item.draft
-                async with conn.execute(
-                    "INSERT INTO articles (feed_id, key, url, title, summary, lead, image_url, source,"
-                    " published_at, fetched_at, backfill, topics, countries, matches, cluster_id,"
-                    " signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT DO NOTHING RETURNING id",
+            # Batched: a handful of statements per poll, whatever the number of entries. Without
+            # AUTOINCREMENT, rows inserted in this transaction get ids above the previous max.
+            before = await _max_id(conn)
+            await conn.executemany(_INSERT_ARTICLE, rows)
+            ids_by_key: dict[str, int] = {}
+            async with conn.execute(
+                "SELECT id, key FROM articles WHERE id > ? AND feed_id = ?", (before, feed_id)
+            ) as cur:
+                async for row in cur:
+                    ids_by_key[row[1]] = row[0]
+            new_ids = sorted(ids_by_key.values())
+            # Entries whose URL was already stored (the same story in another feed of the agency).
+            dup_urls = [i.draft.url for i in items if i.draft.key not in ids_by_key and i.draft.url]
+            ids_by_url = await _ids_by_url(conn, dup_urls)
+            await conn.executemany(
+                "INSERT INTO article_search (rowid, terms) VALUES (?, ?)",
+                [
+                    (ids_by_key[i.draft.key], i.search_terms)
+                    for i in items
+                    if i.search_terms and i.draft.key in ids_by_key
+                ],
+            )
+            await conn.executemany(
+                "INSERT OR IGNORE INTO feed_entries (feed_id, key, article_id, first_seen_at)"
+                " VALUES (?, ?, ?, ?)",
+                [
                     (
                         feed_id,
-                        d.key,
-                        d.url,
-                        d.title,
-                        d.summary,
-                        d.lead,
-                        d.image_url,
-                        d.source,
-                        to_db(d.published_at),
+                        i.draft.key,
+                        ids_by_key.get(i.draft.key) or ids_by_url.get(i.draft.url or ""),
                         fetched,
-                        int(backfill),
-                        json.dumps(list(item.topics)),
-                        json.dumps(list(item.countries)),
-                        json.dumps(
-                            {k: list(v) for k, v in item.matches.items()}, ensure_ascii=False
-                        ),
-                        item.cluster_id,
-                        item.signature,
-                    ),
-                ) as cur:
-                    row = await cur.fetchone()
-                if row is not None:
-                    article_id = row[0]
-                    new_ids.append(article_id)
-                    if item.search_terms:
-                        await conn.execute(
-                            "INSERT INTO article_search (rowid, terms) VALUES (?, ?)",
-                            (article_id, item.search_terms),
-                        )
-                else:
-                    article_id = await _id_by_url(conn, d.url)
-                await conn.execute(
-                    "INSERT OR IGNORE INTO feed_entries (feed_id, key, article_id, first_seen_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (feed_id, d.key, article_id, fetched),
-                )
+                    )
+                    for i in items
+                ],
+            )
             if new_ids:
                 await conn.execute(
-                    "UPDATE articles SET cluster_id = id WHERE cluster_id IS NULL AND id >= ?",
-                    (min(new_ids),),
+                    "UPDATE articles SET cluster_id = id WHERE cluster_id IS NULL AND id > ?",
+                    (before,),
                 )
             await write_success(conn, feed_id, success, initial_done=True)
             await conn.execute(
@@ -259,9 +250,38 @@ class ArticleRepo:
                 return cur.rowcount
 
 
-async def _id_by_url(conn: Any, url: str | None) -> int | None:
-    if url is None:
-        return None
-    async with conn.execute("SELECT id FROM articles WHERE url = ?", (url,)) as cur:
+_INSERT_ARTICLE = (
+    "INSERT INTO articles (feed_id, key, url, title, summary, lead, image_url, source,"
+    " published_at, fetched_at, backfill, topics, countries, matches, cluster_id, signature)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+def _insert_row(feed_id: int, item: NewArticle, fetched: str, backfill: bool) -> tuple:
+    d = item.draft
+    return (
+        feed_id, d.key, d.url, d.title, d.summary, d.lead, d.image_url, d.source,
+        to_db(d.published_at), fetched, int(backfill),
+        json.dumps(list(item.topics)), json.dumps(list(item.countries)),
+        json.dumps({k: list(v) for k, v in item.matches.items()}, ensure_ascii=False),
+        item.cluster_id, item.signature,
+    )  # fmt: skip
+
+
+async def _max_id(conn: Any) -> int:
+    async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM articles") as cur:
         row = await cur.fetchone()
-    return None if row is None else row[0]
+    return int(row[0])
+
+
+async def _ids_by_url(conn: Any, urls: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(urls), _CHUNK):
+        chunk = urls[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT url, id FROM articles WHERE url IN ({marks})", chunk
+        ) as cur:
+            async for row in cur:
+                found[row[0]] = row[1]
+    return found
