@@ -27,6 +27,8 @@ PRIORITY_COUNTRIES: tuple[str, ...] = (
 
 COUNTRIES_PER_PAGE = 18
 
+Choice = tuple[str, str]  # (code, label) of one button
+
 
 def minutes_to_hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -6,7 +6,7 @@ import logging
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -58,6 +58,6 @@ def make_router() -> Router:
     router = Router(name="fallback")
     router.message.register(cmd_cancel, Command("cancel"))
     router.message.register(unknown_command, F.text.startswith("/"))
-    router.message.register(stray_message, StateFilter(None), F.chat.type == ChatType.PRIVATE)
+    router.message.register(stray_message, F.chat.type == ChatType.PRIVATE)
     router.callback_query.register(stale_button)
     return router

@@ -28,12 +28,12 @@ from handlers.choices import (
     COMMON_ZONES,
     COUNTRIES_PER_PAGE,
     PRESET_TIMES,
+    Choice,
     hhmm_to_minutes,
     page_count,
 )
 
 ON, OFF = "✅", "▫️"
-Choice = tuple[str, str]  # (code, label)
 
 
 def _tick(label: str, selected: bool) -> str:

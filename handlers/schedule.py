@@ -11,7 +11,7 @@ from html import escape
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, ForceReply, Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.classify import Classifier
 from bot.schedule import parse_time
@@ -20,7 +20,7 @@ from handlers import keyboards as kb
 from handlers.callbacks import Flow, Mode, ScheduleAction, ScheduleCb
 from handlers.choices import PRESET_TIMES, mask_to_times, minutes_to_hhmm, times_to_mask
 from handlers.filters import Subscribed
-from handlers.screens import after_change, finish_onboarding, show, show_modes
+from handlers.screens import after_change, ask_for_text, finish_onboarding, show, show_modes
 from handlers.states import TextInput
 from storage.chats import Chat, ChatRepo
 
@@ -78,7 +78,8 @@ async def on_schedule_button(
     elif action is ScheduleAction.CUSTOM:
         await state.set_state(TextInput.time)
         await state.update_data(mode=mode.value, day=data.day, flow=flow.value)
-        await _ask_time(query, mode, lang)
+        key = "schedule.ask_times" if mode is Mode.TIMES else "schedule.ask_time"
+        await ask_for_text(query, t(lang, key))
     elif action is ScheduleAction.MODE and mode is Mode.DAILY:
         await show(query, t(lang, "schedule.pick_time"), kb.times_keyboard(lang, mode, -1, flow))
     elif action is ScheduleAction.MODE and mode is Mode.WEEKLY:
@@ -103,15 +104,6 @@ async def on_schedule_button(
             now=now,
         )
         await after_change(query, chats, chat, classifier, now, flow, "timezone")
-
-
-async def _ask_time(query: CallbackQuery, mode: Mode, lang: str) -> None:
-    if query.message is None:
-        return
-    key = "schedule.ask_times" if mode is Mode.TIMES else "schedule.ask_time"
-    # In groups the bot only sees replies to it (privacy mode): ask for a reply.
-    markup = ForceReply(selective=True) if query.message.chat.type != "private" else None
-    await query.bot.send_message(query.message.chat.id, t(lang, key), reply_markup=markup)  # type: ignore[union-attr]
 
 
 async def on_time_typed(

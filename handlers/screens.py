@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, ForceReply, InlineKeyboardMarkup, Message
 
 from bot.classify import Classifier
 from bot.texts import t
@@ -46,6 +46,19 @@ async def show(
         await target.bot.send_message(target.message.chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
         return
     await target.answer(text, reply_markup=markup)
+
+
+async def ask_for_text(query: CallbackQuery, text: str) -> None:
+    """A prompt for typed input, as a new message (the pressed one keeps its buttons).
+
+    In groups the bot sees only commands and replies to itself (privacy mode), so the prompt
+    asks for a reply. Not `selective`: the pressing admin is neither mentioned nor replied to.
+    """
+    if query.message is None or query.bot is None:
+        return
+    chat = query.message.chat
+    markup = ForceReply() if chat.type != "private" else None
+    await query.bot.send_message(chat.id, text, reply_markup=markup)
 
 
 async def show_topics(

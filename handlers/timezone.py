@@ -10,7 +10,7 @@ from html import escape
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, ForceReply, Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.classify import Classifier
 from bot.schedule import parse_timezone
@@ -18,7 +18,7 @@ from bot.texts import t
 from handlers.callbacks import Flow, ZoneAction, ZoneCb
 from handlers.choices import COMMON_ZONES
 from handlers.filters import Subscribed
-from handlers.screens import after_change, finish_onboarding, show_zones
+from handlers.screens import after_change, ask_for_text, finish_onboarding, show_zones
 from handlers.states import TextInput
 from storage.chats import Chat, ChatRepo
 
@@ -49,14 +49,10 @@ async def on_zone_button(
         await after_change(query, chats, chat, classifier, now, data.flow, "finish")
     elif data.action is ZoneAction.KEEP:
         await finish_onboarding(query, chats, subscriber, classifier, now)
-    elif query.message is not None:
+    else:
         await state.set_state(TextInput.zone)
         await state.update_data(flow=data.flow.value)
-        # In groups the bot only sees replies to it (privacy mode): ask for a reply.
-        markup = ForceReply(selective=True) if query.message.chat.type != "private" else None
-        await query.bot.send_message(
-            query.message.chat.id, t(lang, "timezone.ask"), reply_markup=markup
-        )  # type: ignore[union-attr]
+        await ask_for_text(query, t(lang, "timezone.ask"))
 
 
 async def on_zone_typed(

@@ -8,10 +8,8 @@ from html import escape
 from bot.classify import Classifier
 from bot.schedule import zone_for
 from bot.texts import t
-from handlers.choices import order_countries
+from handlers.choices import Choice, order_countries
 from storage.chats import Chat
-
-Choice = tuple[str, str]
 
 
 def topic_choices(classifier: Classifier, lang: str) -> list[Choice]:
