@@ -155,6 +155,7 @@ def make_access_router(admin_ids: frozenset[int]) -> Router:
     ) -> None:
         await _gate_start(message, command, bot, lang, chats, settings, clock, admin_ids, access)
 
-    router.message.register(gate_start, CommandStart(), F.chat.type == ChatType.PRIVATE)
-    router.message.register(gate_start, CommandStart(), CanConfigure())
+    closed = AccessClosed()
+    router.message.register(gate_start, CommandStart(), closed, F.chat.type == ChatType.PRIVATE)
+    router.message.register(gate_start, CommandStart(), closed, CanConfigure())
     return router
