@@ -131,8 +131,9 @@ def _looks_like_image(url: str, mime: str | None) -> bool:
     return url.lower().split("?", 1)[0].endswith(_IMAGE_EXTENSIONS)
 
 
-def _first_img_src(fragments: Iterable[str], base: str) -> str | None:
-    for fragment in fragments:
+def _first_img_src(fragments: Iterable[tuple[str, str]], base: str) -> str | None:
+    """First real <img> in (html, its own xml:base or "") fragments, made absolute."""
+    for fragment, own_base in fragments:
         if not fragment or "<img" not in fragment.lower():
             continue
         for tag in _IMG_TAG.finditer(fragment):
@@ -140,7 +141,8 @@ def _first_img_src(fragments: Iterable[str], base: str) -> str | None:
                 continue  # 1×1 tracking pixels
             src = _IMG_SRC.search(tag.group())
             if src:
-                url = absolute_http_url(html.unescape(next(g for g in src.groups() if g)), base)
+                src_value = html.unescape(next(g for g in src.groups() if g))
+                url = absolute_http_url(src_value, absolute_http_url(own_base, base) or base)
                 if url:
                     return url
     return None
@@ -161,8 +163,11 @@ def _image_url(entry: Mapping[str, Any], base: str) -> str | None:
         url = absolute_http_url(thumb.get("url"), base)
         if url:
             return url
-    contents = [c.get("value") or "" for c in entry.get("content") or ()]
-    return _first_img_src([*contents, entry.get("summary") or ""], base)
+    # feedparser runs with resolve_relative_uris=False (bot.parse), so each fragment's own
+    # xml:base (feedparser's "base") is applied here.
+    contents = [(c.get("value") or "", c.get("base") or "") for c in entry.get("content") or ()]
+    summary = (entry.get("summary") or "", (entry.get("summary_detail") or {}).get("base") or "")
+    return _first_img_src([*contents, summary], base)
 
 
 def _entry_link(entry: Mapping[str, Any]) -> str | None:

@@ -111,7 +111,14 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
     }
     if lowered.get("content-language"):
         response_headers["content-language"] = lowered["content-language"]
-    result = feedparser.parse(io.BytesIO(to_utf8_xml(decoded)), response_headers=response_headers)
+    # We strip all HTML ourselves (bot.textclean) and resolve links and images against the feed
+    # URL in normalize, so feedparser's own sanitizer and URI rewriting would be wasted work.
+    result = feedparser.parse(
+        io.BytesIO(to_utf8_xml(decoded)),
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
 
     version = result.get("version") or ""
     exc = result.get("bozo_exception") if result.get("bozo") else None
