@@ -190,8 +190,9 @@ async def on_chat_button(
                 chat_id, mode="instant", times=[], weekday=None, now=now
             )
         elif act is ChatAct.TIME:
+            hhmm = f"{value[:2]}:{value[2:]}"  # ':' separates callback data fields
             chat = await chats.set_schedule(
-                chat_id, mode="daily", times=[value], weekday=None, now=now
+                chat_id, mode="daily", times=[hhmm], weekday=None, now=now
             )
         elif act in (ChatAct.PAUSE, ChatAct.RESUME):
             chat = await chats.set_status(

@@ -121,7 +121,8 @@ def chat_keyboard(lang: str, chat: Chat, topics: Sequence[tuple[str, str]]) -> I
         assert value in PRESET_TIMES
         mark = ON if chat.mode == "daily" and chat.times == (value,) else ""
         kb.button(
-            text=f"{mark}{value}", callback_data=ChatCb(act=ChatAct.TIME, chat=chat.id, value=value)
+            text=f"{mark}{value}",
+            callback_data=ChatCb(act=ChatAct.TIME, chat=chat.id, value=value.replace(":", "")),
         )
     if chat.status == "active":
         kb.button(
