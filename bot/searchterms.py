@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.morph import Morph, Tokens
+
+if TYPE_CHECKING:
+    from storage.articles import ArticleRepo
+    from storage.models import Article
 
 MAX_QUERY_WORDS = 12
 
@@ -19,3 +25,14 @@ def match_expression(morph: Morph, query: str) -> str | None:
         return None
     # Each word quoted as an FTS5 string: user input can never become FTS5 syntax.
     return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+class MorphSearch:
+    """The /search service: the query's lemmas/stems → an FTS5 MATCH over stored articles."""
+
+    def __init__(self, morph: Morph, articles: ArticleRepo) -> None:
+        self.morph, self.articles = morph, articles
+
+    async def search(self, query: str, limit: int) -> list[Article]:
+        expression = match_expression(self.morph, query)
+        return [] if expression is None else await self.articles.search(expression, limit)

@@ -6,27 +6,14 @@ import json
 
 import pytest
 
-from bot.classify import Classifier
 from bot.digest_jobs import DigestService
 from bot.render import Labels
-from bot.searchterms import index_terms, match_expression
+from bot.searchterms import MorphSearch, index_terms
 from storage.articles import ArticleRepo
-from storage.models import Article
 from storage.timefmt import to_db
 from tests.botharness import NOW, running_bot
 
 USER = 3003
-
-
-class MorphSearch:
-    """ArticleSearch as the composition root builds it: lemmas of the query → FTS5 MATCH."""
-
-    def __init__(self, classifier: Classifier, articles: ArticleRepo) -> None:
-        self.classifier, self.articles = classifier, articles
-
-    async def search(self, query: str, limit: int) -> list[Article]:
-        expression = match_expression(self.classifier.morph, query)
-        return [] if expression is None else await self.articles.search(expression, limit)
 
 
 async def add_article(env, title: str, lead: str, topics: tuple[str, ...]) -> int:
@@ -50,7 +37,7 @@ def services(db, classifier, clock) -> dict:
 
     return {
         "digests": DigestService(db, labels_for=labels_for, clock=clock),
-        "search": MorphSearch(classifier, ArticleRepo(db)),
+        "search": MorphSearch(classifier.morph, ArticleRepo(db)),
     }
 
 
