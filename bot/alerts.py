@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -127,7 +127,3 @@ class Alerts:
                 await self.bot.send_message(chat_id, text)
             except TelegramAPIError as exc:  # one unreachable admin must not silence the others
                 log.warning("alert to %s failed: %s", chat_id, exc)
-
-
-def alert_keys(alerts: Sequence[Alert]) -> list[str]:
-    return [a.key for a in alerts]
