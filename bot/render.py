@@ -22,7 +22,7 @@ TITLE_LIMIT = 300
 SOURCE_LIMIT = 60
 URL_LIMIT = 1500
 ALSO_LIMIT = 8
-COUNTRY_LIMIT = 6
+COUNTRY_LIMIT = 8  # the seed article names seven; beyond eight a "+N" keeps the line short
 
 _TAG = re.compile(r"<[^>]*>")
 _TRAILING_JOINERS = "\u200d\ufe0f\ufe0e "
@@ -105,6 +105,8 @@ def render_item(item: DigestItem, labels: Labels, zone: tzinfo, now: datetime) -
     countries = [
         labels.country_names.get(code) or code.upper() for code in article.countries[:COUNTRY_LIMIT]
     ]
+    if len(article.countries) > COUNTRY_LIMIT:
+        countries.append(f"+{len(article.countries) - COUNTRY_LIMIT}")
     if countries:
         meta.append(", ".join(countries))
     lines.append(f"<i>{html.escape(' · '.join(meta))}</i>")

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     delivery_rate: float = Field(default=25.0, ge=0)
     topics_catalog_path: Path | None = None
     sources_path: Path | None = None
+    retention_days: int = Field(default=365, ge=7)
     log_level: str = "INFO"
 
     @field_validator("bot_token", mode="before")

@@ -1,0 +1,146 @@
+"""`run`: the bot itself — Telegram long polling, the minute ticks (feeds, digests), delivery."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+
+from bot.app import Core, open_core, utc_now
+from bot.delivery import Sender
+from bot.digest_jobs import DigestService
+from bot.preview import print_offline_preview
+from bot.render import CountryNames, Labels
+from bot.scheduler import build_scheduler
+from bot.searchterms import MorphSearch
+from bot.settings import Settings
+from handlers import build_dispatcher
+from handlers.menu import set_commands
+from storage.chats import ChatRepo
+
+log = logging.getLogger(__name__)
+
+NO_TOKEN_HELP = """\
+diplodigest needs a Telegram bot token to go online.
+
+  1. Open https://t.me/BotFather in Telegram and send /newbot.
+  2. Pick a name and a username ending in "bot"; BotFather answers with a token
+     like 123456789:AAE...
+  3. Put it in a file named .env next to the Makefile:   BOT_TOKEN=123456789:AAE...
+     (and your own Telegram user id in ADMIN_IDS=... to manage the bot; @userinfobot tells it)
+  4. Run `make run` again.
+
+Until then, here is what a digest looks like, built offline from the bundled sample feeds:
+"""
+
+
+def labels_factory(core: Core) -> Callable[[str], Labels]:
+    """Display names per language for rendering digests (topic names from the catalog)."""
+    cache: dict[str, Labels] = {}
+
+    def labels_for(lang: str) -> Labels:
+        if lang not in cache:
+            names = {
+                t.slug: (t.name_ru if lang == "ru" else t.name_en) for t in core.classifier.topics
+            }
+            cache[lang] = Labels(lang, names, CountryNames(core.classifier.country_name, lang))
+        return cache[lang]
+
+    return labels_for
+
+
+def build_digest_service(
+    core: Core, *, on_enqueued: Callable[[], None] | None = None
+) -> DigestService:
+    return DigestService(
+        core.db,
+        labels_for=labels_factory(core),
+        topic_order=[t.slug for t in core.classifier.topics],
+        clock=utc_now,
+        on_enqueued=on_enqueued,
+    )
+
+
+def build_bot(settings: Settings) -> Bot:
+    assert settings.bot_token is not None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+async def run_bot(settings: Settings) -> int:
+    if settings.bot_token is None:
+        print(NO_TOKEN_HELP)
+        print_offline_preview(now=utc_now())
+        return 0
+    async with open_core(settings) as core:
+        bot = build_bot(settings)
+        sender = Sender(bot, core.db, rate=settings.delivery_rate)
+        digests = build_digest_service(core, on_enqueued=sender.wake)
+
+        async def poll_feeds() -> None:
+            outcomes = await core.ingestor.poll_due()
+            if any(o.new_ids and o.feed.initial_done for o in outcomes):
+                await digests.deliver_instant()
+
+        async def purge_old_articles() -> None:
+            cutoff = utc_now() - timedelta(days=settings.retention_days)
+            purged = await core.articles.purge_older_than(cutoff)
+            log.info("purged %d articles older than %d days", purged, settings.retention_days)
+
+        dp = build_dispatcher(
+            chats=ChatRepo(core.db),
+            digests=digests,
+            classifier=core.classifier,
+            feeds=core.feeds,
+            search=MorphSearch(core.classifier.morph, core.articles),
+            settings=settings,
+            clock=utc_now,
+            **await admin_dependencies(core, bot, sender),
+        )
+        scheduler = build_scheduler(
+            ticks={"poll_feeds": poll_feeds, "digests": digests.tick},
+            daily={"purge_old_articles": purge_old_articles},
+            now=utc_now(),
+        )
+        try:
+            me = await bot.get_me()
+            log.info("starting @%s: %d feeds", me.username, await core.feeds.count())
+            await set_commands(bot)
+            sender.start()
+            scheduler.start()
+            await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+        finally:
+            scheduler.shutdown(wait=False)
+            await sender.stop()
+            await bot.session.close()
+    return 0
+
+
+async def admin_dependencies(core: Core, bot: Bot, sender: Sender) -> dict[str, object]:
+    """Services of the admin area (issue 5), by the names its handlers declare."""
+    return {}
+
+
+async def dry_run_digest(settings: Settings, chat_id: int) -> int:
+    async with open_core(settings, seed_sources=False) as core:
+        try:
+            parts = await build_digest_service(core).preview(chat_id)
+        except LookupError as exc:
+            print(f"error: {exc}")
+            return 1
+        if not parts:
+            print(f"nothing new for chat {chat_id}: no digest would be sent")
+        for number, part in enumerate(parts, 1):
+            print(f"--- message {number}/{len(parts)} ({len(part)} characters, Telegram HTML)")
+            print(part)
+    return 0
