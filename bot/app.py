@@ -30,6 +30,7 @@ def configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("pymorphy3").setLevel(logging.WARNING)
 
 
 @dataclass(slots=True)
