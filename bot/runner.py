@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from aiogram import Bot
@@ -12,9 +13,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
+from bot.alerts import Alerts
 from bot.app import Core, open_core, utc_now
+from bot.broadcast import Broadcaster
 from bot.delivery import Sender
 from bot.digest_jobs import DigestService
+from bot.feedcheck import FeedChecker
 from bot.preview import print_offline_preview
 from bot.render import CountryNames, Labels
 from bot.scheduler import build_scheduler
@@ -22,7 +26,13 @@ from bot.searchterms import MorphSearch
 from bot.settings import Settings
 from handlers import build_dispatcher
 from handlers.menu import set_commands
+from storage.access import AccessRepo
+from storage.alertlog import AlertLog, DraftRepo
+from storage.audit import AuditLog
+from storage.broadcasts import BroadcastRepo
 from storage.chats import ChatRepo
+from storage.routing import ChatRouting
+from storage.stats import StatsRepo
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +96,7 @@ async def run_bot(settings: Settings) -> int:
         bot = build_bot(settings)
         sender = Sender(bot, core.db, rate=settings.delivery_rate)
         digests = build_digest_service(core, on_enqueued=sender.wake)
+        admin = build_admin_services(core, bot, sender)
 
         async def poll_feeds() -> None:
             outcomes = await core.ingestor.poll_due()
@@ -105,12 +116,13 @@ async def run_bot(settings: Settings) -> int:
             search=MorphSearch(core.classifier.morph, core.articles),
             settings=settings,
             clock=utc_now,
-            **await admin_dependencies(core, bot, sender),
+            **admin.dependencies,
         )
         scheduler = build_scheduler(
-            ticks={"poll_feeds": poll_feeds, "digests": digests.tick},
+            ticks={"poll_feeds": poll_feeds, "digests": digests.tick, "alerts": admin.alerts.check},
             daily={"purge_old_articles": purge_old_articles},
             now=utc_now(),
+            tick_seconds=settings.scheduler_tick_seconds,
         )
         try:
             me = await bot.get_me()
@@ -121,14 +133,45 @@ async def run_bot(settings: Settings) -> int:
             await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
         finally:
             scheduler.shutdown(wait=False)
+            await admin.broadcaster.aclose()
             await sender.stop()
             await bot.session.close()
     return 0
 
 
-async def admin_dependencies(core: Core, bot: Bot, sender: Sender) -> dict[str, object]:
-    """Services of the admin area (issue 5), by the names its handlers declare."""
-    return {}
+@dataclass(slots=True)
+class AdminServices:
+    """The admin area's services (issue 5): handler dependencies plus the jobs that need them."""
+
+    dependencies: dict[str, object]
+    alerts: Alerts
+    broadcaster: Broadcaster
+
+
+def build_admin_services(core: Core, bot: Bot, sender: Sender) -> AdminServices:
+    settings = core.settings
+    stats = StatsRepo(core.db)
+    broadcaster = Broadcaster(BroadcastRepo(core.db), clock=utc_now, on_enqueued=sender.wake)
+    alerts = Alerts(
+        bot=bot,
+        feeds=core.feeds,
+        stats=stats,
+        log_repo=AlertLog(core.db),
+        admin_ids=settings.admin_ids,
+        admin_chat_id=settings.admin_chat_id,
+        clock=utc_now,
+    )
+    dependencies: dict[str, object] = {
+        "access": AccessRepo(core.db),
+        "audit": AuditLog(core.db),
+        "routing": ChatRouting(core.db),
+        "stats": stats,
+        "drafts": DraftRepo(core.db),
+        "feed_checker": FeedChecker(core.fetcher),
+        "broadcaster": broadcaster,
+        "ingestor": core.ingestor,
+    }
+    return AdminServices(dependencies, alerts, broadcaster)
 
 
 async def dry_run_digest(settings: Settings, chat_id: int) -> int:

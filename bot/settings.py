@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     topics_catalog_path: Path | None = None
     sources_path: Path | None = None
     retention_days: int = Field(default=365, ge=7)
+    scheduler_tick_seconds: int = Field(default=60, ge=1, le=3600)
     log_level: str = "INFO"
 
     @field_validator("bot_token", mode="before")
