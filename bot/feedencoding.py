@@ -99,7 +99,15 @@ def decode_body(body: bytes, content_type: str | None) -> Decoded:
     return Decoded(body.decode(guess, "replace"), guess, note)
 
 
-def to_utf8_xml(decoded: Decoded) -> bytes:
-    """UTF-8 bytes of the document, its XML declaration saying so."""
+def to_utf8_xml(decoded: Decoded, original: bytes) -> bytes:
+    """UTF-8 bytes of the document, its XML declaration saying so.
+
+    A body that already is exactly that (UTF-8 or ASCII, no BOM, declared utf-8 or undeclared)
+    is returned as it came: no third copy of a large feed.
+    """
+    if decoded.encoding in ("utf_8", "ascii") and not original.startswith(codecs.BOM_UTF8):
+        m = _XML_DECL.match(original[:512])
+        if m is None or _codec(m.group(1).decode("ascii")) in ("utf_8", "ascii"):
+            return original
     text = _XML_DECL_TEXT.sub(r"\1utf-8\2", decoded.text, count=1)
     return text.encode("utf-8", "surrogatepass")

@@ -113,8 +113,11 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
         response_headers["content-language"] = lowered["content-language"]
     # We strip all HTML ourselves (bot.textclean) and resolve links and images against the feed
     # URL in normalize, so feedparser's own sanitizer and URI rewriting would be wasted work.
+    document = to_utf8_xml(decoded, body)
+    encoding_note = decoded.note
+    del decoded  # the decoded text is a second copy of the body; free it while feedparser works
     result = feedparser.parse(
-        io.BytesIO(to_utf8_xml(decoded)),
+        io.BytesIO(document),
         response_headers=response_headers,
         sanitize_html=False,
         resolve_relative_uris=False,
@@ -138,8 +141,8 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFe
         )
 
     warnings: list[str] = []
-    if decoded.note:
-        warnings.append(f"encoding: {decoded.note}")
+    if encoding_note:
+        warnings.append(f"encoding: {encoding_note}")
     if exc is not None:
         if isinstance(exc, _BENIGN):
             warnings.append(f"{type(exc).__name__}: {describe_bozo(exc)}")
