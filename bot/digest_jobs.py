@@ -2,18 +2,21 @@
 /latest and the dry-run preview. Sending is bot.delivery's job; this module only enqueues.
 
 The database is the record: a chat's `last_slot_at` and the digests row of each slot are
-written in the same transaction as its outbox messages and its new cursor.
+written in the same transaction as its outbox messages and its new cursor. A forum chat with
+thread routes (storage.routing) gets one set of messages per thread (bot.forum); banned chats
+(storage.access bans) are never planned, whatever their status.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 
 from bot.digest import DEFAULT_CAP, Digest, DigestFilter, DigestPool
+from bot.forum import item_thread, split_digest
 from bot.render import Labels, render_digest
 from bot.schedule import (
     ChatSchedule,
@@ -27,9 +30,12 @@ from storage.chats import Chat, ChatRepo, chat_from_row
 from storage.db import Database
 from storage.digest_articles import DigestArticles
 from storage.outbox import DigestPlan, OutboxRepo
+from storage.routing import ChatRouting
 from storage.timefmt import to_db
 
 log = logging.getLogger(__name__)
+
+_NOT_BANNED = " AND id NOT IN (SELECT subject_id FROM bans)"  # an admin may resume a banned chat
 
 
 def _utc_now() -> datetime:
@@ -61,6 +67,7 @@ class DigestService:
         self.chats = ChatRepo(db)
         self.outbox = OutboxRepo(db)
         self.articles = DigestArticles(db)
+        self.routing = ChatRouting(db)
         self.db = db
         self.labels_for = labels_for
         self.topic_order = tuple(topic_order)
@@ -85,7 +92,7 @@ class DigestService:
         async with self._lock:
             rows = await self.db.fetchall(
                 "SELECT * FROM chats WHERE status = 'active' AND mode != 'instant'"
-                " AND (next_slot_at IS NULL OR next_slot_at <= ?) ORDER BY id",
+                " AND (next_slot_at IS NULL OR next_slot_at <= ?)" + _NOT_BANNED + " ORDER BY id",
                 (to_db(now),),
             )
             due: list[tuple[Chat, datetime]] = []
@@ -102,12 +109,13 @@ class DigestService:
             if not due:
                 return TickReport()
             pool = await self._pool(min(c.cursor_article_id for c, _ in due))
+            routes = await self.routing.routes_for(c.id for c, _ in due)
             cache: dict = {}
             outcomes: list[str] = []
             # plan and record in batches: memory stays flat however many chats are due
             for start in range(0, len(due), self.batch):
                 plans = [
-                    self._plan_slot(chat, slot, pool, now, cache)
+                    self._plan_slot(chat, slot, pool, now, cache, routes.get(chat.id, {}))
                     for chat, slot in due[start : start + self.batch]
                 ]
                 await self._record(plans, now)
@@ -125,18 +133,19 @@ class DigestService:
             max_id = await self.articles.max_id()
             rows = await self.db.fetchall(
                 "SELECT * FROM chats WHERE status = 'active' AND mode = 'instant'"
-                " AND cursor_article_id < ? ORDER BY id",
+                " AND cursor_article_id < ?" + _NOT_BANNED + " ORDER BY id",
                 (max_id,),
             )
             chats = [chat_from_row(r) for r in rows]
             if not chats:
                 return 0
             pool = await self._pool(min(c.cursor_article_id for c in chats))
+            routes = await self.routing.routes_for(c.id for c in chats)
             cache: dict = {}
             queued = 0
             for start in range(0, len(chats), self.batch):
                 plans = [
-                    self._plan(chat, "instant", now, pool, self._digest(chat, pool), cache=cache)
+                    self._plan(chat, "instant", now, pool, cache=cache, routes=routes.get(chat.id))
                     for chat in chats[start : start + self.batch]
                 ]
                 await self._record(plans, now)
@@ -154,12 +163,12 @@ class DigestService:
             if chat is None:
                 return 0
             pool = await self._pool(chat.cursor_article_id)
-            digest = self._digest(chat, pool)
-            plan = self._plan(chat, "manual", now, pool, digest)
+            routes = await self.routing.routes(chat_id)
+            plan = self._plan(chat, "manual", now, pool, routes=routes)
             if not plan.parts:
                 plan = _without_record(plan)
             await self._record([plan], now)
-        return digest.shown
+        return plan.article_count
 
     async def latest(self, chat_id: int, topic: str | None = None, limit: int = 10) -> list[str]:
         """/latest: the newest stories for the chat's filters (or one topic); no state change."""
@@ -174,12 +183,14 @@ class DigestService:
         )
 
     async def preview(self, chat_id: int) -> list[str]:
-        """What /digest would send now, without sending or moving the cursor (CLI --dry-run)."""
+        """What /digest would send now, without sending or moving the cursor (CLI --dry-run);
+        a forum chat's messages for all its threads, in sending order."""
         chat = await self.chats.get(chat_id)
         if chat is None:
             raise LookupError(f"chat {chat_id} is not subscribed")
         pool = await self._pool(chat.cursor_article_id)
-        return self._render(chat, self._digest(chat, pool), self.clock())
+        routes = await self.routing.routes(chat_id)
+        return list(self._plan(chat, "manual", self.clock(), pool, routes=routes).parts)
 
     # -- internals
 
@@ -229,7 +240,13 @@ class DigestService:
         )
 
     def _plan_slot(
-        self, chat: Chat, slot: datetime, pool: DigestPool, now: datetime, cache: dict
+        self,
+        chat: Chat,
+        slot: datetime,
+        pool: DigestPool,
+        now: datetime,
+        cache: dict,
+        routes: Mapping[str, int] | None,
     ) -> DigestPlan:
         next_at = next_slot_after(self._schedule(chat), now)
         if is_catch_up_too_old(slot, now):
@@ -246,8 +263,7 @@ class DigestService:
                 last_slot_at=slot,
                 next_slot_at=next_at,
             )
-        digest = self._digest(chat, pool)
-        plan = self._plan(chat, "scheduled", slot, pool, digest, now=now, cache=cache)
+        plan = self._plan(chat, "scheduled", slot, pool, now=now, cache=cache, routes=routes)
         return replace(plan, last_slot_at=slot, next_slot_at=next_at)
 
     def _plan(
@@ -256,25 +272,40 @@ class DigestService:
         kind: str,
         slot: datetime,
         pool: DigestPool,
-        digest: Digest,
         *,
         now: datetime | None = None,
         cache: dict | None = None,
+        routes: Mapping[str, int] | None = None,
     ) -> DigestPlan:
-        parts = self._render(chat, digest, now or slot, cache=cache)
+        digest = self._digest(chat, pool)
+        # a forum chat: each thread gets its own messages (header + its sections), in order
+        split = split_digest(digest, routes or {}, chosen=chat.topics, topic_order=self.topic_order)
+        threaded = [
+            (thread, text)
+            for thread, part in split
+            for text in self._render(chat, part, now or slot, cache=cache)
+        ]
+        parts = tuple(text for _, text in threaded)
+        threads = [thread for thread, _ in threaded]
         top = digest.top
         preview = top.article.url if (self.preview_top_story and top is not None) else None
+        preview_part = 0
+        if top is not None and routes:  # the link preview goes with the top story's thread
+            thread = item_thread(top, routes, chosen=chat.topics, topic_order=self.topic_order)
+            preview_part = threads.index(thread)
         return DigestPlan(
             chat_id=chat.id,
             kind=kind,
             slot_at=slot,
-            parts=tuple(parts),
+            parts=parts,
             article_count=digest.shown,
             outcome="queued" if parts else "empty",
             expected_cursor=chat.cursor_article_id,
             expected_updated_at=chat.updated_at,
             new_cursor=max(pool.max_id, chat.cursor_article_id),
             preview_url=preview,
+            part_threads=tuple(threads),
+            preview_part=preview_part,
         )
 
 

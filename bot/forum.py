@@ -3,7 +3,7 @@
 Routes come from storage.routing.ChatRouting.routes(chat_id): {topic slug or '*': thread id}.
 An item goes to the thread of its first routed topic in `topic_order` (the catalog order, so
 the choice does not depend on how the classifier listed them); otherwise to the '*' thread;
-otherwise to the main chat (thread None).
+otherwise to the main chat (thread None). `split_digest` applies this to a whole digest.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
+from bot.digest import Digest, DigestItem, DigestSection
 from storage.routing import DEFAULT_ROUTE
 
 T = TypeVar("T")
@@ -40,3 +41,67 @@ def split_by_thread(
     for item in items:
         out.setdefault(thread_for(topics_of(item), routes, topic_order), []).append(item)
     return out
+
+
+def split_digest(
+    digest: Digest,
+    routes: Mapping[str, int],
+    *,
+    chosen: Sequence[str] = (),
+    topic_order: Sequence[str] = (),
+) -> list[tuple[int | None, Digest]]:
+    """One digest per thread, threads in order of first use; [(None, digest)] without routes.
+
+    An item is routed by its topics among the chat's `chosen` ones (all when none are chosen),
+    like its section. In a topic's own thread it sits under that topic's heading; via '*' or
+    in the main chat it keeps its section. The "N more" footer goes to the main chat if it
+    has items, else to the first thread.
+    """
+    if not routes or digest.empty:
+        return [(None, digest)]
+    rank = {slug: i for i, slug in enumerate(topic_order)}
+
+    def candidates(item: DigestItem) -> list[str]:
+        return _candidates(item, chosen)
+
+    placed = [(item, section.topic) for section in digest.sections for item in section.items]
+    split = split_by_thread(placed, routes, lambda p: candidates(p[0]), topic_order)
+    out: list[tuple[int | None, Digest]] = []
+    for thread, members in split.items():
+        groups: dict[str | None, list[DigestItem]] = {}
+        for item, section in members:
+            own = [s for s in candidates(item) if s in routes and routes[s] == thread]
+            heading = min(own, key=lambda s: _section_key(s, rank)) if own else section
+            groups.setdefault(heading, []).append(item)
+        sections = tuple(
+            DigestSection(topic, tuple(groups[topic]))
+            for topic in sorted(groups, key=lambda s: _section_key(s, rank))
+        )
+        out.append((thread, Digest(sections, more=0)))
+    if digest.more:
+        index = next((n for n, (thread, _) in enumerate(out) if thread is None), 0)
+        thread, part = out[index]
+        out[index] = (thread, Digest(part.sections, more=digest.more))
+    return out
+
+
+def item_thread(
+    item: DigestItem,
+    routes: Mapping[str, int],
+    *,
+    chosen: Sequence[str] = (),
+    topic_order: Sequence[str] = (),
+) -> int | None:
+    """The thread split_digest puts the item in."""
+    return thread_for(_candidates(item, chosen), routes, topic_order)
+
+
+def _candidates(item: DigestItem, chosen: Sequence[str]) -> list[str]:
+    return [s for s in item.article.topics if not chosen or s in chosen]
+
+
+def _section_key(topic: str | None, rank: Mapping[str, int]) -> tuple:
+    """bot.digest's section order: catalog topics, other topics by name, no topic last."""
+    if topic is None:
+        return (2, 0, "")
+    return (0, rank[topic], "") if topic in rank else (1, 0, topic)

@@ -51,6 +51,8 @@ class DigestPlan:
     next_slot_at: datetime | None = None
     thread_id: int | None = None
     preview_url: str | None = None
+    part_threads: Sequence[int | None] = ()  # a forum thread per part; empty: thread_id for all
+    preview_part: int = 0  # the part that carries preview_url
 
 
 def _message(row: aiosqlite.Row) -> OutboxMessage:
@@ -95,6 +97,8 @@ class OutboxRepo:
                 return None
         if plan.outcome == "queued" and not plan.parts:
             raise ValueError("a queued digest needs at least one message")
+        if plan.part_threads and len(plan.part_threads) != len(plan.parts):
+            raise ValueError("part_threads needs one thread (or None) per part")
         digest_id: int | None = 0  # instant polls with nothing matching only move the cursor
         if plan.kind != "instant" or plan.parts:
             digest_id = await self._insert_digest(conn, plan, stamp)
@@ -114,9 +118,9 @@ class OutboxRepo:
                     plan.chat_id,
                     digest_id,
                     n,
-                    plan.thread_id,
+                    plan.part_threads[n] if plan.part_threads else plan.thread_id,
                     text,
-                    plan.preview_url if n == 0 else None,
+                    plan.preview_url if n == plan.preview_part else None,
                     stamp,
                     stamp,
                 )
@@ -151,7 +155,7 @@ class OutboxRepo:
         )
 
     async def enqueue_broadcast(self, chat_ids: Sequence[int], text: str, now: datetime) -> int:
-        """One message to many chats (admin /broadcast); returns the number queued."""
+        """One message to many chats (banned ones left out); returns the number queued."""
         stamp = to_db(now)
         count = 0
         async with self.db.transaction() as conn:
@@ -159,6 +163,7 @@ class OutboxRepo:
                 async with conn.execute(
                     "INSERT INTO digests (chat_id, slot_at, kind, outcome, created_at)"
                     " SELECT id, ?, 'broadcast', 'queued', ? FROM chats WHERE id = ?"
+                    " AND id NOT IN (SELECT subject_id FROM bans)"
                     " ON CONFLICT (chat_id, kind, slot_at) DO NOTHING",
                     (stamp, stamp, chat_id),
                 ) as cur:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from storage.db import Database
 from storage.timefmt import to_db
 
 DEFAULT_ROUTE = "*"  # the thread for items whose topics have no route of their own
+_CHUNK = 500  # chat ids per query: well under SQLite's bound-parameter limit
 
 
 class ChatRouting:
@@ -20,6 +22,21 @@ class ChatRouting:
             "SELECT topic, thread_id FROM chat_routes WHERE chat_id = ? ORDER BY topic", (chat_id,)
         )
         return {r[0]: r[1] for r in rows}
+
+    async def routes_for(self, chat_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+        """routes() of many chats at once (a planning pass); chats without routes are absent."""
+        ids = list(dict.fromkeys(chat_ids))
+        found: dict[int, dict[str, int]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = await self.db.fetchall(
+                "SELECT chat_id, topic, thread_id FROM chat_routes"
+                f" WHERE chat_id IN ({','.join('?' * len(chunk))}) ORDER BY chat_id, topic",
+                chunk,
+            )
+            for chat_id, topic, thread_id in rows:
+                found.setdefault(chat_id, {})[topic] = thread_id
+        return found
 
     async def set_route(
         self, chat_id: int, topic: str, thread_id: int, *, by: int | None, now: datetime
