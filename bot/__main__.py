@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from bot import app
 from bot.settings import Settings
+from storage.migrations import NewerDatabaseError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(handler(settings, args))
     except KeyboardInterrupt:
         return 130
+    except NewerDatabaseError as exc:
+        print(f"database error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
