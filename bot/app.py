@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.classify import Classifier
+from bot.digest_jobs import DigestService
 from bot.fetch import Fetcher
 from bot.ingest import Ingestor
+from bot.render import CountryNames, Labels
 from bot.settings import Settings
 from bot.sources import seed_default_sources
 from storage.articles import ArticleRepo
@@ -69,3 +71,30 @@ async def open_core(settings: Settings, *, seed_sources: bool = True) -> AsyncIt
             yield Core(settings, db, feeds, articles, classifier, fetcher, ingestor)
     finally:
         await db.close()
+
+
+def labels_factory(core: Core) -> Callable[[str], Labels]:
+    """Display names per language for rendering digests (topic names from the catalog)."""
+    cache: dict[str, Labels] = {}
+
+    def labels_for(lang: str) -> Labels:
+        if lang not in cache:
+            names = {
+                t.slug: (t.name_ru if lang == "ru" else t.name_en) for t in core.classifier.topics
+            }
+            cache[lang] = Labels(lang, names, CountryNames(core.classifier.country_name, lang))
+        return cache[lang]
+
+    return labels_for
+
+
+def build_digest_service(
+    core: Core, *, on_enqueued: Callable[[], None] | None = None
+) -> DigestService:
+    return DigestService(
+        core.db,
+        labels_for=labels_factory(core),
+        topic_order=[t.slug for t in core.classifier.topics],
+        clock=utc_now,
+        on_enqueued=on_enqueued,
+    )

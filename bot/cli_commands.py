@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from bot.app import open_core, utc_now
+from bot.app import build_digest_service, open_core, utc_now
 from bot.fetch import FetchError, check_feed_url
 from bot.settings import Settings
 from storage.feeds import FeedExistsError
@@ -161,9 +161,22 @@ async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runner import dry_run_digest
-
     if not args.dry_run:
         print("only --dry-run is supported here; the running bot sends digests", file=sys.stderr)
         return 2
-    return await dry_run_digest(settings, args.chat)
+    return await _dry_run_digest(settings, args.chat)
+
+
+async def _dry_run_digest(settings: Settings, chat_id: int) -> int:
+    async with open_core(settings, seed_sources=False) as core:
+        try:
+            parts = await build_digest_service(core).preview(chat_id)
+        except LookupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if not parts:
+            print(f"nothing new for chat {chat_id}: no digest would be sent")
+        for number, part in enumerate(parts, 1):
+            print(f"--- message {number}/{len(parts)} ({len(part)} characters, Telegram HTML)")
+            print(part)
+    return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,13 +13,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
 from bot.alerts import Alerts
-from bot.app import Core, open_core, utc_now
+from bot.app import Core, build_digest_service, open_core, utc_now
 from bot.broadcast import Broadcaster
 from bot.delivery import Sender
-from bot.digest_jobs import DigestService
 from bot.feedcheck import FeedChecker
 from bot.preview import print_offline_preview
-from bot.render import CountryNames, Labels
 from bot.scheduler import build_scheduler
 from bot.searchterms import MorphSearch
 from bot.settings import Settings
@@ -48,33 +45,6 @@ diplodigest needs a Telegram bot token to go online.
 
 Until then, here is what a digest looks like, built offline from the bundled sample feeds:
 """
-
-
-def labels_factory(core: Core) -> Callable[[str], Labels]:
-    """Display names per language for rendering digests (topic names from the catalog)."""
-    cache: dict[str, Labels] = {}
-
-    def labels_for(lang: str) -> Labels:
-        if lang not in cache:
-            names = {
-                t.slug: (t.name_ru if lang == "ru" else t.name_en) for t in core.classifier.topics
-            }
-            cache[lang] = Labels(lang, names, CountryNames(core.classifier.country_name, lang))
-        return cache[lang]
-
-    return labels_for
-
-
-def build_digest_service(
-    core: Core, *, on_enqueued: Callable[[], None] | None = None
-) -> DigestService:
-    return DigestService(
-        core.db,
-        labels_for=labels_factory(core),
-        topic_order=[t.slug for t in core.classifier.topics],
-        clock=utc_now,
-        on_enqueued=on_enqueued,
-    )
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -172,18 +142,3 @@ def build_admin_services(core: Core, bot: Bot, sender: Sender) -> AdminServices:
         "ingestor": core.ingestor,
     }
     return AdminServices(dependencies, alerts, broadcaster)
-
-
-async def dry_run_digest(settings: Settings, chat_id: int) -> int:
-    async with open_core(settings, seed_sources=False) as core:
-        try:
-            parts = await build_digest_service(core).preview(chat_id)
-        except LookupError as exc:
-            print(f"error: {exc}")
-            return 1
-        if not parts:
-            print(f"nothing new for chat {chat_id}: no digest would be sent")
-        for number, part in enumerate(parts, 1):
-            print(f"--- message {number}/{len(parts)} ({len(part)} characters, Telegram HTML)")
-            print(part)
-    return 0

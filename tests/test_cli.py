@@ -181,7 +181,8 @@ async def test_classify_json_lines(tmp_path):
 async def test_digest_dry_run(env, feed_server):
     unknown = await cli(env, "digest", "--chat", "777", "--dry-run")
     assert unknown.code == 1
-    assert "777" in unknown.out + unknown.err and "not subscribed" in unknown.out + unknown.err
+    assert unknown.err.startswith("error:") and "777" in unknown.err
+    assert "not subscribed" in unknown.err
 
     assert (await cli(env, "poll")).code == 0
     now = datetime.now(UTC)
