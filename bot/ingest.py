@@ -157,7 +157,10 @@ class Ingestor:
         seen: set[str] = set()
         repeated = repeated_identifiers(parsed.entries)
         drafts = []
-        for entry in parsed.entries:
+        entries = parsed.entries
+        entries.reverse()
+        while entries:  # popping frees each parsed entry once normalized (peak memory)
+            entry = entries.pop()
             draft = normalize_entry(
                 entry, feed_url=result.url, source=name, now=now, seen_keys=seen, repeated=repeated
             )
