@@ -33,6 +33,7 @@ def configure_logging(settings: Settings) -> None:
     )
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("pymorphy3").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # INFO: 2 lines per job per tick
 
 
 @dataclass(slots=True)

@@ -77,14 +77,26 @@ class Result:
         return [json.loads(line) for line in self.lines]
 
 
-async def start(env: CliEnv, *args: str, stdin: bool = False) -> asyncio.subprocess.Process:
+async def start(
+    env: CliEnv, *args: str, stdin: bool = False, log: Path | None = None
+) -> asyncio.subprocess.Process:
+    """The child; its output goes to pipes, or to the file `log` (a long-running child)."""
+    if log is None:
+        return await _spawn(env, args, stdin, asyncio.subprocess.PIPE, asyncio.subprocess.PIPE)
+    with log.open("ab") as file:  # the child keeps its own descriptor
+        return await _spawn(env, args, stdin, file, asyncio.subprocess.STDOUT)
+
+
+async def _spawn(
+    env: CliEnv, args: tuple[str, ...], stdin: bool, stdout: Any, stderr: Any
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", *args,
         cwd=env.home,
         env=env.vars,
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=stdout,
+        stderr=stderr,
     )  # fmt: skip
 
 
