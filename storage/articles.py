@@ -99,12 +99,13 @@ class ArticleRepo:
         agency) is not stored twice: the ledger points at the existing row. Returns new ids.
         """
         fetched = to_db(now)
-        rows = [_insert_row(feed_id, item, fetched, backfill) for item in items]
         async with self.db.transaction() as conn:
             # Batched: a handful of statements per poll, whatever the number of entries. Without
             # AUTOINCREMENT, rows inserted in this transaction get ids above the previous max.
             before = await _max_id(conn)
-            await conn.executemany(_INSERT_ARTICLE, rows)
+            await conn.executemany(
+                _INSERT_ARTICLE, (_insert_row(feed_id, i, fetched, backfill) for i in items)
+            )  # a generator: rows are built one at a time in the database thread
             ids_by_key: dict[str, int] = {}
             async with conn.execute(
                 "SELECT id, key FROM articles WHERE id > ? AND feed_id = ?", (before, feed_id)
