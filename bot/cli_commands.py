@@ -33,11 +33,11 @@ async def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_core(settings) as core:
+    async with open_core(settings, seed_sources=False) as core:
         if args.feeds_command == "list":
             feeds = await core.feeds.list()
             if not feeds:
-                print("no feeds")
+                print("no feeds yet: `poll` or `run` loads the default sources; or `feeds add URL`")
             for feed in feeds:
                 print(_feed_line(feed))
             return 0

@@ -70,8 +70,12 @@ async def run_bot(settings: Settings) -> int:
 
         async def poll_feeds() -> None:
             outcomes = await core.ingestor.poll_due()
+            for outcome in outcomes:
+                if outcome.new or outcome.status == "error":
+                    log.info("poll: %s", outcome.line())
             if any(o.new_ids and o.feed.initial_done for o in outcomes):
-                await digests.deliver_instant()
+                queued = await digests.deliver_instant()
+                log.info("instant delivery: %d chats queued", queued)
 
         async def purge_old_articles() -> None:
             cutoff = utc_now() - timedelta(days=settings.retention_days)

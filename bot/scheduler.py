@@ -43,6 +43,7 @@ def build_scheduler(
             "interval",
             seconds=tick_seconds,
             id=name,
+            name=name,
             next_run_time=now,
             max_instances=1,  # a long poll pass is not started twice
             coalesce=True,
@@ -54,6 +55,7 @@ def build_scheduler(
             "interval",
             days=1,
             id=name,
+            name=name,
             next_run_time=now + timedelta(minutes=5),
             max_instances=1,
             coalesce=True,
