@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import ipaddress
 import itertools
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -52,18 +51,9 @@ class FileBotAPI(FakeBotAPI):
         self.files: dict[str, bytes] = {}
         self._file_ids = itertools.count(1)
 
-    async def start(self) -> FileBotAPI:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
-        app.router.add_post("/bot{token}/{method}", self._handle)
-        app.router.add_get("/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        await web.SockSite(self._runner, sock).start()
-        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        return self
+        super().add_routes(app)
 
     async def _file(self, request: web.Request) -> web.Response:
         data = self.files.get(request.match_info["path"].rsplit("/", 1)[-1])

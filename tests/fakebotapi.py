@@ -81,8 +81,7 @@ class FakeBotAPI:
 
     async def start(self) -> FakeBotAPI:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/bot{token}/{method}", self._handle)
-        app.router.add_get("/bot{token}/{method}", self._handle)
+        self.add_routes(app)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -90,6 +89,11 @@ class FakeBotAPI:
         await web.SockSite(self._runner, sock).start()
         self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         return self
+
+    def add_routes(self, app: web.Application) -> None:
+        """The Bot API methods; subclasses add more (e.g. file downloads) and call this."""
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
 
     async def close(self) -> None:
         # End pending long polls now: the runner's cleanup waits for running handlers.
