@@ -8,7 +8,7 @@ import logging
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.classify import Classifier
 from bot.clustering import CLUSTER_WINDOW, ClusterCandidate, ClusterIndex, make_signature
@@ -56,6 +56,16 @@ def spread_offset(url: str, interval: timedelta) -> timedelta:
     """A stable offset inside the interval so feeds don't all fire in the same minute."""
     fraction = zlib.crc32(url.encode()) / 2**32
     return timedelta(seconds=int(interval.total_seconds() * fraction))
+
+
+def next_poll_time(url: str, now: datetime, interval: timedelta) -> datetime:
+    """The feed's next slot in (now, now + interval]: every feed keeps its own phase (a hash of
+    its URL), so feeds added together (an OPML import, the defaults) still spread out."""
+    period = interval.total_seconds()
+    phase = spread_offset(url, interval).total_seconds()
+    elapsed = now.timestamp() - phase
+    slot = (elapsed // period + 1) * period + phase
+    return datetime.fromtimestamp(slot, tz=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +246,7 @@ class Ingestor:
         keep = result.not_modified  # a 304 keeps the validators we sent
         return PollSuccess(
             now=now,
-            next_poll_at=now + self.interval,
+            next_poll_at=next_poll_time(feed.url, now, self.interval),
             etag=feed.etag if keep else result.etag,
             last_modified=feed.last_modified if keep else result.last_modified,
             body_hash=body_hash,

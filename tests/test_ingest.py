@@ -368,3 +368,16 @@ async def test_a_new_entry_on_top_of_a_feed_with_one_shared_guid_is_the_only_new
     feed_server.add("/rss", feed(4, 0))  # entry 3 arrives on top
     out = await env.poll(feed_server.url("/rss"))
     assert (out.new, out.known) == (1, 3)
+
+
+def test_feeds_polled_together_spread_over_the_interval_and_keep_their_phase():
+    from bot.ingest import next_poll_time
+
+    interval = timedelta(minutes=10)
+    urls = [f"https://agency{i}.example/rss" for i in range(50)]
+    slots = [next_poll_time(u, T0, interval) for u in urls]
+    assert all(T0 < s <= T0 + interval for s in slots)
+    assert len({s.replace(second=0) for s in slots}) >= 8  # spread over most of the 10 minutes
+    # Polled a little late, a feed returns to its own slot: the phase does not drift.
+    again = next_poll_time(urls[0], slots[0] + timedelta(seconds=37), interval)
+    assert again == slots[0] + interval
