@@ -381,3 +381,39 @@ def test_feeds_polled_together_spread_over_the_interval_and_keep_their_phase():
     # Polled a little late, a feed returns to its own slot: the phase does not drift.
     again = next_poll_time(urls[0], slots[0] + timedelta(seconds=37), interval)
     assert again == slots[0] + interval
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+
+
+def _expected(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, FIXTURES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(p.stem for p in FIXTURES.glob("*.py")),
+)
+async def test_every_fixture_feed_through_the_whole_pipeline_over_http(env, feed_server, name):
+    """Hostile and odd feeds served on 127.0.0.1: a clear error, or exactly the expected items."""
+    expected = _expected(name)
+    [body_file] = [p for p in FIXTURES.glob(f"{name}.*") if p.suffix != ".py"]
+    content_type = expected.headers.get("Content-Type")
+    feed_server.add("/f", body_file.read_bytes(), content_type=content_type)
+    url = feed_server.url("/f")
+    await env.feeds.add(url, now=T0)
+    out = await env.poll(url)
+    error = getattr(expected, "error", None)
+    if error is not None:
+        assert out.status == "error"
+        assert (await env.feeds.get_by_url(url)).last_error_kind == error[0]
+        assert await env.count("SELECT COUNT(*) FROM articles") == 0
+        return
+    assert out.status in ("new", "known"), out.error
+    stored = {r["title"] for r in await env.db.fetchall("SELECT title FROM articles")}
+    assert stored == {e["title"] for e in expected.entries if e is not None}
