@@ -4,8 +4,9 @@ Scoring, per topic: rules of that topic compete for tokens (longest phrase wins,
 phrase such as "intellectual property rights" swallows the positive words inside it). Each kept
 term adds ``weight * min(1 + 0.5 * (count - 1), 2)`` (repetition helps, at most doubling), each
 kept negative term subtracts its weight; a topic with ``two_country_bonus`` (visits and talks) gets
-that bonus when some term matched and the text names exactly two countries. The topic is assigned
-when the sum reaches ``threshold``.
+that bonus when some term matched and the text names exactly two countries. ``paired`` terms
+("on the sidelines") exist only when the text names exactly two countries: otherwise they neither
+score nor take tokens. The topic is assigned when the sum reaches ``threshold``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class TopicCatalog:
     def __init__(self, data: dict, morph: Morph) -> None:
         self.defs: tuple[TopicDef, ...] = ()
         rules: list[Rule] = []
+        paired: list[Rule] = []
         defs: list[TopicDef] = []
         for entry in data.get("topic", []):
             slug = entry["slug"]
@@ -68,6 +70,10 @@ class TopicCatalog:
                     rules.append(compile_rule(morph, slug, phrase, weight, cased=False))
             for phrase, weight in entry.get("negative", {}).items():
                 rules.append(compile_rule(morph, slug, phrase, -abs(weight), cased=False))
+            for phrase, weight in entry.get("paired", {}).items():
+                paired.append(compile_rule(morph, slug, phrase, abs(weight), cased=False))
+        rules.extend(paired)
+        self._paired = frozenset(id(rule) for rule in paired)  # rules live as long as the index
         self.defs = tuple(defs)
         self._defs = {d.slug: d for d in defs}
         self.index = RuleIndex(rules)
@@ -75,8 +81,10 @@ class TopicCatalog:
     def score(self, toks: Tokens, country_count: int = 0) -> list[TopicScore]:
         """Topics that reach their threshold, best first."""
         by_slug: dict[str, list[Hit]] = defaultdict(list)
+        skip = self._paired if country_count != 2 else frozenset()
         for hit in self.index.find(toks):
-            by_slug[hit.rule.key].append(hit)
+            if not skip or id(hit.rule) not in skip:
+                by_slug[hit.rule.key].append(hit)
         out: list[TopicScore] = []
         for slug, hits in by_slug.items():
             counts: dict[Rule, int] = defaultdict(int)
