@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.fakebotapi import FakeBotAPI
 from tests.feedserver import FeedServer
 
 
@@ -17,3 +18,18 @@ async def feed_server() -> AsyncIterator[FeedServer]:
         yield server
     finally:
         await server.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeBotAPI]:
+    """A fake Bot API server on 127.0.0.1 (answers like Telegram, scriptable failures)."""
+    async with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(server: FakeBotAPI):
+    """An aiogram Bot whose HTTP session talks to the `server` fixture."""
+    bot = server.make_bot()
+    yield bot
+    await bot.session.close()

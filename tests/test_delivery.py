@@ -31,19 +31,6 @@ async def db(tmp_path):
         yield database
 
 
-@pytest.fixture
-async def server():
-    async with FakeBotAPI() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def bot(server):
-    bot = server.make_bot()
-    yield bot
-    await bot.session.close()
-
-
 async def subscribe(db: Database, *chat_ids: int) -> None:
     repo = ChatRepo(db)
     for chat_id in chat_ids:

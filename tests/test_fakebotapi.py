@@ -17,21 +17,6 @@ from aiogram.exceptions import (
 )
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from tests.fakebotapi import FakeBotAPI
-
-
-@pytest.fixture
-async def server():
-    async with FakeBotAPI() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def bot(server):
-    bot = server.make_bot()
-    yield bot
-    await bot.session.close()
-
 
 async def test_send_records_and_numbers_messages(server, bot):
     me = await bot.get_me()
