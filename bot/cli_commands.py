@@ -134,7 +134,7 @@ async def cmd_classify(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_retag(settings: Settings, args: argparse.Namespace) -> int:
     async with open_core(settings, seed_sources=False) as core:
         changed = total = 0
-        for batch in await core.articles.iter_all():
+        async for batch in core.articles.iter_all():
             rows = []
             for a in batch:
                 c = core.classifier.classify(a.title, a.summary)

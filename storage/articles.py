@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -209,16 +209,16 @@ class ArticleRepo:
         )
         return [article_from_row(r) for r in rows]
 
-    async def iter_all(self, batch: int = 500) -> list[list[Article]]:
-        """All articles in id order, in batches (for re-tagging after a catalog change)."""
-        out, last = [], 0
+    async def iter_all(self, batch: int = 500) -> AsyncIterator[list[Article]]:
+        """All articles in id order, one batch in memory at a time (re-tagging the archive)."""
+        last = 0
         while True:
             rows = await self.db.fetchall(
                 f"SELECT {_COLUMNS} FROM articles WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
             )
             if not rows:
-                return out
-            out.append([article_from_row(r) for r in rows])
+                return
+            yield [article_from_row(r) for r in rows]
             last = rows[-1]["id"]
 
     async def update_tags(
