@@ -14,7 +14,7 @@ from aiogram.types import LinkPreviewOptions, Message
 
 from bot.classify import Classifier
 from bot.digest import DigestItem
-from bot.render import Labels, fits, render_item
+from bot.render import CountryNames, Labels, fits, render_item
 from bot.schedule import zone_for
 from bot.texts import t
 from handlers.views import topic_choices
@@ -67,7 +67,10 @@ async def cmd_search(
         await message.answer(t(lang, "reading.search_none", query=escape(query)))
         return
     zone = zone_for(subscriber.timezone) if subscriber else UTC
-    labels = Labels(lang, dict(topic_choices(classifier, lang)))
+    # country names as in digests ("Таджикистан", not "TJ")
+    labels = Labels(
+        lang, dict(topic_choices(classifier, lang)), CountryNames(classifier.country_name, lang)
+    )
     now = clock()
     blocks = [render_item(DigestItem(article), labels, zone, now) for article in found]
     for part in pack(blocks, t(lang, "reading.search_header", query=escape(query))):
