@@ -1,4 +1,4 @@
-"""Ingest benchmarks (issue 2): cost per new entry vs bare feedparser, re-poll cost, loop lag, memory.
+"""Ingest benchmarks: cost per new entry vs bare feedparser, re-poll cost, loop lag, memory.
 
 Run: `.venv/bin/python benchmarks/bench_ingest.py [--entries 2000]`. Every figure is a ratio
 against a baseline measured in this same run, so the numbers travel between machines.

@@ -115,7 +115,7 @@ async def run_bot(settings: Settings) -> int:
 
 @dataclass(slots=True)
 class AdminServices:
-    """The admin area's services (issue 5): handler dependencies plus the jobs that need them."""
+    """The admin area's services: handler dependencies plus the jobs that need them."""
 
     dependencies: dict[str, object]
     alerts: Alerts

@@ -1,4 +1,4 @@
-"""Typed settings from the environment or `.env` (names fixed by DESIGN.md's operator contract)."""
+"""Typed settings from the environment or `.env` (names are the operator contract: scripts rely on them)."""
 
 from __future__ import annotations
 

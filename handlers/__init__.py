@@ -1,6 +1,6 @@
 """The conversation: routers in a fixed order and the Dispatcher factory the composition root calls.
 
-`build_dispatcher(...)` takes every dependency by name (STYLE.md §2) and puts it into the
+`build_dispatcher(...)` takes every dependency by name (no globals, no service locator) and puts it into the
 Dispatcher's workflow data, where handlers declare them as typed keyword arguments:
 
     chats: storage.chats.ChatRepo            digests: bot.digest_jobs.DigestService

@@ -1,6 +1,6 @@
 """CallbackData factories for every inline keyboard: short prefixes, Enum fields, ≤ 64 bytes packed.
 
-Keyboards are stateless (STYLE.md §6): everything a button needs travels in its data, so a bot
+Keyboards are stateless: everything a button needs travels in its data, so a bot
 restart never strands a user. `Flow.ONBOARD` marks buttons of the /start walk-through, whose
 "done" leads to the next step instead of a confirmation.
 """

@@ -10,7 +10,7 @@ PRESET_TIMES: tuple[str, ...] = (
     "14:00", "16:00", "18:00", "19:00", "20:00", "21:00",
 )  # fmt: skip
 
-# Zones of the CIS readers first (issue 4: "buttons for common CIS zones + free text").
+# Zones of the CIS readers first: buttons for the common CIS zones, free text for the rest.
 COMMON_ZONES: tuple[str, ...] = (
     "Europe/Moscow", "Europe/Minsk", "Europe/Kyiv", "Europe/Chisinau",
     "Asia/Tbilisi", "Asia/Yerevan", "Asia/Baku", "Europe/Samara",

@@ -21,7 +21,7 @@ class Subscribed(Filter):
 
 
 class CanConfigure(Filter):
-    """Anyone in a private chat; in groups and channels only their administrators (issue 4)."""
+    """Anyone in a private chat; in groups and channels only their administrators."""
 
     async def __call__(
         self,

@@ -23,7 +23,7 @@ async def on_bot_left(
     clock: Callable[[], datetime],
     subscriber: Chat | None,
 ) -> None:
-    """Blocked by a user or removed from a group: keep the settings (DESIGN.md: don't delete)."""
+    """Blocked by a user or removed from a group: keep the settings: a chat that comes back finds them as it left them."""
     if subscriber is not None and subscriber.status != "blocked":
         await chats.set_status(subscriber.id, "blocked", clock())
         log.info("chat %s blocked or removed the bot", subscriber.id)

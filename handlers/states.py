@@ -1,4 +1,4 @@
-"""FSM states: only where free text must be typed (a time, a time zone) — STYLE.md §6."""
+"""FSM states: only where free text must be typed (a time, a time zone); buttons stay stateless."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Import direction (STYLE.md): storage ← pure bot modules ← effectful bot modules / handlers ← app."""
+"""Import direction: storage ← pure bot modules ← effectful bot modules / handlers ← app."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The operator's command line, end to end: `python -m bot …` in a child process, the real
-composition root, a real SQLite file, feeds from a FeedServer on 127.0.0.1 (DESIGN.md contract).
+composition root, a real SQLite file, feeds from a FeedServer on 127.0.0.1 (the operator contract).
 """
 
 from __future__ import annotations

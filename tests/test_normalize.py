@@ -15,7 +15,7 @@ from bot.parse import parse_feed
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
-SEED = Path("/work/shared/seed/000_83d8266072d20f07.txt")
+SEED = Path(__file__).parent / "fixtures" / "seed_khovar.txt"  # the report the project grew from
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
--- Admin area (issue 5): access mode, invites, grants, requests, bans, audit log, alerts,
+-- Admin area: access mode, invites, grants, requests, bans, audit log, alerts,
 -- forum thread routes, short-lived admin drafts and broadcasts.
 CREATE TABLE access_settings (
     key    TEXT PRIMARY KEY,
