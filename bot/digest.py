@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from storage.models import Article
 
@@ -17,8 +18,11 @@ DEFAULT_CAP = 25
 
 @dataclass(frozen=True, slots=True)
 class DigestFilter:
-    topics: tuple[str, ...]  # any of; empty = every article
+    topics: tuple[str, ...]  # any of; empty = every topic (articles tagged with at least one)
     countries: tuple[str, ...]  # any of; empty = any country
+    # "everything from my sources": with no topics chosen, untagged articles too (a brick
+    # factory's news reaches only the chats that asked for everything)
+    everything: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +33,7 @@ class DigestItem:
 
 @dataclass(frozen=True, slots=True)
 class DigestSection:
-    topic: str | None  # None: articles without a topic (only for chats without topic filter)
+    topic: str | None  # None: articles without a topic (only for "everything" chats)
     items: tuple[DigestItem, ...]
 
 
@@ -60,11 +64,19 @@ def _newest_key(item: DigestItem) -> tuple:
 class DigestPool:
     """Articles indexed for selection: by topic (ids descending) and by story cluster."""
 
-    def __init__(self, articles: Iterable[Article], topic_order: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        articles: Iterable[Article],
+        topic_order: Sequence[str] = (),
+        *,
+        with_backfill: bool = False,
+    ) -> None:
+        """`with_backfill`: also the items of a feed's first poll — for /latest and a new
+        subscriber's first digest; scheduled digests skip them (no flood of old items)."""
         every = list(articles)
         self.max_id = max((a.id for a in every), default=0)  # backfill too: the cursor skips them
         self.articles = sorted(
-            (a for a in every if not a.backfill), key=lambda a: a.id, reverse=True
+            (a for a in every if with_backfill or not a.backfill), key=lambda a: a.id, reverse=True
         )
         self.topic_rank = {slug: n for n, slug in enumerate(topic_order)}
         self.by_topic: dict[str, list[Article]] = {}
@@ -80,8 +92,25 @@ class DigestPool:
         for members in self.clusters.values():
             members.sort(key=_first_key)
 
-    def select(self, filt: DigestFilter, *, after_id: int, cap: int = DEFAULT_CAP) -> Digest:
-        stories = self._one_per_story(self._matching(filt, after_id))
+    def select(
+        self,
+        filt: DigestFilter,
+        *,
+        after_id: int,
+        cap: int = DEFAULT_CAP,
+        since: datetime | None = None,
+    ) -> Digest:
+        """Stories new for a chat (id > after_id, not from a feed's first poll) — and, with
+        `since` (a new subscriber's first digest), whatever was published since then too."""
+        if since is not None:
+            matching = self._matching(filt, 0)
+            matching = [
+                a for a in matching if (a.id > after_id and not a.backfill) or a.published_at >= since
+            ]
+            after_id = 0  # the "also" sources: every report of the story shown
+        else:
+            matching = self._matching(filt, after_id)
+        stories = self._one_per_story(matching)
         rank = self.rank.__getitem__
         shown = heapq.nlargest(cap, stories, key=lambda a: rank(a.id))
         items = [DigestItem(a, self._also(a, after_id)) for a in shown]
@@ -103,8 +132,10 @@ class DigestPool:
                         break  # lists are id-descending
                     seen[article.id] = article
             found: Iterable[Article] = seen.values()
-        else:
+        elif filt.everything:
             found = (a for a in self.articles if a.id > after_id)
+        else:
+            found = (a for a in self.articles if a.id > after_id and a.topics)
         if filt.countries:
             wanted = set(filt.countries)
             found = (a for a in found if not wanted.isdisjoint(a.countries))

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.digest import DEFAULT_CAP, Digest, DigestFilter, DigestPool
 from bot.forum import item_thread, split_digest
@@ -36,6 +36,18 @@ from storage.timefmt import to_db
 log = logging.getLogger(__name__)
 
 _NOT_BANNED = " AND id NOT IN (SELECT subject_id FROM bans)"  # an admin may resume a banned chat
+# A new subscriber's first digest looks back this far (first polls included): a useful first
+# digest, never the whole archive.
+FIRST_DIGEST_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class _FirstPool:
+    """What a new subscriber's first digest is chosen from: the pool with first polls, and the
+    start of its look-back window."""
+
+    pool: DigestPool
+    since: datetime
 
 
 def _utc_now() -> datetime:
@@ -109,13 +121,14 @@ class DigestService:
             if not due:
                 return TickReport()
             pool = await self._pool(min(c.cursor_article_id for c, _ in due))
+            first = await self._first_pool([c for c, _ in due], pool, now)
             routes = await self.routing.routes_for(c.id for c, _ in due)
             cache: dict = {}
             outcomes: list[str] = []
             # plan and record in batches: memory stays flat however many chats are due
             for start in range(0, len(due), self.batch):
                 plans = [
-                    self._plan_slot(chat, slot, pool, now, cache, routes.get(chat.id, {}))
+                    self._plan_slot(chat, slot, pool, now, cache, routes.get(chat.id, {}), first)
                     for chat, slot in due[start : start + self.batch]
                 ]
                 await self._record(plans, now)
@@ -163,8 +176,9 @@ class DigestService:
             if chat is None:
                 return 0
             pool = await self._pool(chat.cursor_article_id)
+            first = await self._first_pool([chat], pool, now)
             routes = await self.routing.routes(chat_id)
-            plan = self._plan(chat, "manual", now, pool, routes=routes)
+            plan = self._plan(chat, "manual", now, pool, routes=routes, first=first)
             if not plan.parts:
                 plan = _without_record(plan)
             await self._record([plan], now)
@@ -175,8 +189,14 @@ class DigestService:
         chat = await self.chats.get(chat_id)
         if chat is None:
             return []
-        pool = DigestPool(await self.articles.newest(max(500, limit * 50)), self.topic_order)
-        filt = DigestFilter((topic,) if topic else chat.topics, chat.countries)
+        # first polls included: /latest is "what is there", not "what is new for me"
+        pool = DigestPool(
+            await self.articles.newest(max(500, limit * 50)), self.topic_order, with_backfill=True
+        )
+        if topic:
+            filt = DigestFilter((topic,), chat.countries)
+        else:
+            filt = DigestFilter(chat.topics, chat.countries, chat.all_sources)
         digest = pool.latest(filt, limit=limit)
         return self._render(
             chat, digest, self.clock(), title=t(chat.language, "digest.latest_title")
@@ -188,9 +208,11 @@ class DigestService:
         chat = await self.chats.get(chat_id)
         if chat is None:
             raise LookupError(f"chat {chat_id} is not subscribed")
+        now = self.clock()
         pool = await self._pool(chat.cursor_article_id)
+        first = await self._first_pool([chat], pool, now)
         routes = await self.routing.routes(chat_id)
-        return list(self._plan(chat, "manual", self.clock(), pool, routes=routes).parts)
+        return list(self._plan(chat, "manual", now, pool, routes=routes, first=first).parts)
 
     # -- internals
 
@@ -198,6 +220,25 @@ class DigestService:
         return DigestPool(
             await self.articles.above(after_id, limit=self.pool_limit), self.topic_order
         )
+
+    async def _first_pool(
+        self, chats: Sequence[Chat], pool: DigestPool, now: datetime
+    ) -> _FirstPool | None:
+        """The pool for the chats that never got a digest: what is new for them plus what was
+        published in the last 24 hours (first polls included); None if there are none."""
+        new = [c for c in chats if c.first_digest_at is None]
+        if not new:
+            return None
+        since = now - FIRST_DIGEST_WINDOW
+        # each chat's cursor moves to max(pool.max_id, its cursor): nothing newer may show yet
+        up_to = max(pool.max_id, *(c.cursor_article_id for c in new))
+        recent = await self.articles.published_since(since, up_to_id=up_to, limit=self.pool_limit)
+        newer = await self.articles.above(
+            min(c.cursor_article_id for c in new), limit=self.pool_limit
+        )
+        merged = {a.id: a for a in recent}
+        merged.update((a.id, a) for a in newer if a.id <= up_to)
+        return _FirstPool(DigestPool(merged.values(), self.topic_order, with_backfill=True), since)
 
     async def _record(self, plans: list[DigestPlan], now: datetime) -> None:
         await self.outbox.record_digests(plans, now)
@@ -218,8 +259,12 @@ class DigestService:
     def _zone(self, chat: Chat) -> tzinfo:
         return zone_for(self._zone_name(chat))
 
-    def _digest(self, chat: Chat, pool: DigestPool) -> Digest:
-        filt = DigestFilter(chat.topics, chat.countries)
+    def _digest(self, chat: Chat, pool: DigestPool, first: _FirstPool | None = None) -> Digest:
+        filt = DigestFilter(chat.topics, chat.countries, chat.all_sources)
+        if first is not None and chat.first_digest_at is None:
+            return first.pool.select(
+                filt, after_id=chat.cursor_article_id, cap=self.cap, since=first.since
+            )
         return pool.select(filt, after_id=chat.cursor_article_id, cap=self.cap)
 
     def _render(
@@ -247,6 +292,7 @@ class DigestService:
         now: datetime,
         cache: dict,
         routes: Mapping[str, int] | None,
+        first: _FirstPool | None = None,
     ) -> DigestPlan:
         next_at = next_slot_after(self._schedule(chat), now)
         if is_catch_up_too_old(slot, now):
@@ -263,7 +309,9 @@ class DigestService:
                 last_slot_at=slot,
                 next_slot_at=next_at,
             )
-        plan = self._plan(chat, "scheduled", slot, pool, now=now, cache=cache, routes=routes)
+        plan = self._plan(
+            chat, "scheduled", slot, pool, now=now, cache=cache, routes=routes, first=first
+        )
         return replace(plan, last_slot_at=slot, next_slot_at=next_at)
 
     def _plan(
@@ -276,8 +324,9 @@ class DigestService:
         now: datetime | None = None,
         cache: dict | None = None,
         routes: Mapping[str, int] | None = None,
+        first: _FirstPool | None = None,
     ) -> DigestPlan:
-        digest = self._digest(chat, pool)
+        digest = self._digest(chat, pool, first)
         # a forum chat: each thread gets its own messages (header + its sections), in order
         split = split_digest(digest, routes or {}, chosen=chat.topics, topic_order=self.topic_order)
         threaded = [

@@ -42,6 +42,8 @@ class Chat:
     added_by: int | None
     created_at: datetime
     updated_at: datetime
+    all_sources: bool = False  # "everything from my sources": untagged articles too
+    first_digest_at: datetime | None = None  # None: no digest was ever sent (a new subscriber)
 
     @property
     def is_group(self) -> bool:
@@ -69,6 +71,8 @@ def chat_from_row(row: aiosqlite.Row) -> Chat:
         added_by=row["added_by"],
         created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
         updated_at=from_db(row["updated_at"]),  # type: ignore[arg-type]
+        all_sources=bool(row["all_sources"]),
+        first_digest_at=from_db(row["first_digest_at"]),
     )
 
 
@@ -138,10 +142,20 @@ class ChatRepo:
         return await self._must_get(chat_id)
 
     async def set_topics(self, chat_id: int, topics: Sequence[str], now: datetime) -> Chat:
-        return await self._update(chat_id, now, topics=json.dumps(_unique(topics)))
+        """The chosen topics (empty: every topic); leaves "everything from my sources"."""
+        return await self._update(
+            chat_id, now, topics=json.dumps(_unique(topics)), all_sources=0
+        )
+
+    async def set_all_sources(self, chat_id: int, now: datetime) -> Chat:
+        """Everything the sources publish, tagged or not (no topic filter)."""
+        return await self._update(chat_id, now, topics="[]", all_sources=1)
 
     async def toggle_topic(self, chat_id: int, slug: str, now: datetime) -> Chat:
-        return await self._toggle(chat_id, "topics", slug, now)
+        chat = await self._toggle(chat_id, "topics", slug, now)
+        if chat.all_sources:  # picking a topic narrows "everything" down to it
+            chat = await self._update(chat_id, now, all_sources=0)
+        return chat
 
     async def set_countries(self, chat_id: int, countries: Sequence[str], now: datetime) -> Chat:
         values = _unique([c.lower() for c in countries])

@@ -9,6 +9,7 @@ import aiosqlite
 
 from storage.db import Database
 from storage.models import Article
+from storage.timefmt import to_db
 
 _COLUMNS = (
     "id, feed_id, key, url, title, lead, image_url, source, published_at, fetched_at,"
@@ -53,3 +54,12 @@ class DigestArticles:
 
     async def newest(self, limit: int) -> list[Article]:
         return await self.above(0, limit=limit)
+
+    async def published_since(self, since: datetime, *, up_to_id: int, limit: int) -> list[Article]:
+        """Articles published at or after `since` (first polls included), id ≤ up_to_id."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM articles WHERE published_at >= ? AND id <= ?"
+            " ORDER BY id DESC LIMIT ?",
+            (to_db(since), up_to_id, limit),
+        )
+        return [_slim(r) for r in rows]

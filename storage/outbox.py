@@ -105,8 +105,15 @@ class OutboxRepo:
         new_cursor = plan.new_cursor if digest_id is not None else None
         await conn.execute(
             "UPDATE chats SET cursor_article_id = COALESCE(?, cursor_article_id),"
-            " last_slot_at = COALESCE(?, last_slot_at), next_slot_at = ? WHERE id = ?",
-            (new_cursor, to_db(plan.last_slot_at), to_db(plan.next_slot_at), plan.chat_id),
+            " last_slot_at = COALESCE(?, last_slot_at), next_slot_at = ?,"
+            " first_digest_at = COALESCE(first_digest_at, ?) WHERE id = ?",
+            (
+                new_cursor,
+                to_db(plan.last_slot_at),
+                to_db(plan.next_slot_at),
+                stamp if digest_id and plan.parts else None,  # a new subscriber no more
+                plan.chat_id,
+            ),
         )
         if not digest_id:
             return digest_id

@@ -55,7 +55,7 @@ def ids(digest) -> list[int]:
         (("un", "cis"), ("tj",), [2, 1]),
         ((), ("by",), [3]),
         (("osce",), (), []),
-        ((), (), [3, 2, 4, 1, 5]),  # no topic filter: everything; untagged last ("other")
+        ((), (), [3, 2, 4, 1]),  # "all topics": every tagged article, not the untagged 5
     ],
 )
 def test_filters(topics, countries, expected):
@@ -70,6 +70,22 @@ def test_filters(topics, countries, expected):
     digest = select_digest(articles, DigestFilter(topics, countries), after_id=0, topic_order=ORDER)
     assert ids(digest) == expected
     assert digest.empty == (not expected)
+
+
+@pytest.mark.parametrize(("countries", "expected"), [((), [3, 2, 4, 1, 5]), (("tj",), [2, 1])])
+def test_everything_from_my_sources_includes_untagged_articles_last(countries, expected):
+    articles = [
+        art(1, topics=("un",), countries=("tj",)),
+        art(2, topics=("cis", "un"), countries=("tj", "kg")),
+        art(3, topics=("cis",), countries=("by",)),
+        art(4, topics=("un",)),
+        art(5, topics=()),
+        art(6, topics=(), backfill=True),  # a feed's first poll: still not in a digest
+    ]
+    filt = DigestFilter((), countries, everything=True)
+    digest = select_digest(articles, filt, after_id=0, topic_order=ORDER)
+    assert ids(digest) == expected
+    assert (digest.sections[-1].topic is None) == (5 in expected)
 
 
 def test_article_in_two_topics_appears_once_in_first_catalog_topic():

@@ -48,12 +48,12 @@ _counter = iter(range(1, 10**6))
 
 
 async def add_article(db, *, topics=("un",), countries=(), backfill=False, cluster=None,
-                      source="BelTA", title=None) -> int:  # fmt: skip
+                      source="BelTA", title=None, published=T0) -> int:  # fmt: skip
     n = next(_counter)
     return await db.execute(
         "INSERT INTO articles (key, url, title, lead, source, published_at, fetched_at, backfill,"
         " topics, countries, cluster_id) VALUES (?, ?, ?, 'lead', ?, ?, ?, ?, ?, ?, ?)",
-        (f"k{n}", f"https://example.org/{n}", title or f"Story {n}", source, to_db(T0),
+        (f"k{n}", f"https://example.org/{n}", title or f"Story {n}", source, to_db(published),
          to_db(T0), int(backfill), json.dumps(topics), json.dumps(countries), cluster),
     )  # fmt: skip
 
@@ -79,12 +79,55 @@ async def digests(db) -> list[tuple[str, str, str, int]]:
     return [tuple(r) for r in rows]
 
 
-async def test_new_subscriber_gets_no_old_items_then_daily_slot(db, service, clock):
-    await add_article(db, title="Old news")
+async def test_new_subscribers_first_digest_covers_the_last_24_hours_then_only_new(
+    db, service, clock
+):
+    await add_article(db, title="Last week", published=T0 - timedelta(days=7))
+    await add_article(db, title="Last evening", published=T0 - timedelta(hours=14))
+    await add_article(db, title="Archive", published=T0 - timedelta(days=2), backfill=True)
     await subscribe(db)
     await add_article(db, title="Fresh UN story")
     await add_article(db, topics=("osce",))  # not a chosen topic
-    await add_article(db, backfill=True, title="Backfilled")
+    await add_article(db, backfill=True, title="First poll, this morning")
+    assert (await service.tick()).queued == 0  # 08:00: not due yet
+    clock.now = T0 + timedelta(hours=1)  # 09:00 MSK
+    report = await service.tick()
+    assert report.queued == 1
+    [text] = await outbox_texts(db)
+    for title in ("Fresh UN story", "Last evening", "First poll, this morning"):
+        assert title in text
+    assert "Last week" not in text and "Archive" not in text
+    chat = await ChatRepo(db).get(42)
+    assert chat.cursor_article_id == 6 and chat.last_slot_at == clock.now
+    assert chat.first_digest_at == clock.now
+    assert await digests(db) == [("scheduled", "2025-06-02T06:00:00Z", "queued", 3)]
+    # the next day: only what is new, and a new feed's first poll stays out
+    await add_article(db, title="Next day", published=clock.now + timedelta(hours=3))
+    await add_article(db, title="New feed's archive", backfill=True, published=clock.now)
+    clock.now += timedelta(days=1)
+    assert (await service.tick()).queued == 1
+    second = (await outbox_texts(db))[1]
+    assert "Next day" in second and "archive" not in second and "Last evening" not in second
+
+
+async def test_first_digest_of_a_new_subscriber_is_capped(db, clock):
+    service = DigestService(db, labels_for=LABELS.__getitem__, clock=clock, cap=5)
+    for n in range(12):
+        await add_article(db, backfill=True, published=T0 - timedelta(hours=n))
+    await subscribe(db)
+    clock.now = T0 + timedelta(hours=1)
+    assert (await service.tick()).queued == 1
+    assert await digests(db) == [("scheduled", "2025-06-02T06:00:00Z", "queued", 5)]
+    [text] = await outbox_texts(db)
+    assert "+7" in text
+
+
+async def test_new_subscriber_gets_no_old_items_then_daily_slot(db, service, clock):
+    await add_article(db, title="Old news", published=T0 - timedelta(days=2))
+    await subscribe(db)
+    await add_article(db, title="Fresh UN story")
+    await add_article(db, topics=("osce",))  # not a chosen topic
+    await add_article(db, backfill=True, title="Backfilled", published=T0 - timedelta(days=3))
     assert (await service.tick()).queued == 0  # 08:00: not due yet
     clock.now = T0 + timedelta(hours=1)  # 09:00 MSK
     report = await service.tick()
