@@ -20,6 +20,7 @@ class Flow(StrEnum):
 class TopicAction(StrEnum):
     TOGGLE = "t"
     ALL = "a"  # clear the selection: no topic ticked means every topic (bot.digest.DigestFilter)
+    EVERYTHING = "e"  # everything from the sources, untagged articles too
     DONE = "d"
 
 
@@ -95,6 +96,7 @@ class Section(StrEnum):
     RESUME = "re"
     STOP = "st"
     SUMMARY = "su"
+    LATEST = "lt"  # the newest stored items for the chat's filters, sent as new messages
 
 
 class SettingsCb(CallbackData, prefix="st"):

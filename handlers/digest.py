@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.classify import Classifier
 from bot.texts import t
@@ -58,9 +58,22 @@ async def cmd_latest(
             )
             await message.answer(t(lang, "reading.unknown_topic", topics=names))
             return
+    await send_latest(message, digests, subscriber, topic)
+
+
+async def send_latest(
+    target: Message | CallbackQuery,
+    digests: DigestService,
+    subscriber: Chat,
+    topic: str | None = None,
+) -> None:
+    """/latest and the "show the latest now" button: new messages, no state change."""
+    message = target.message if isinstance(target, CallbackQuery) else target
+    if not isinstance(message, Message):
+        return  # a button on a message too old to answer
     parts = await digests.latest(subscriber.id, topic, LATEST_LIMIT)
     if not parts:
-        await message.answer(t(lang, "reading.nothing_yet"))
+        await message.answer(t(subscriber.language, "reading.nothing_yet"))
     for part in parts:
         await message.answer(part)
 

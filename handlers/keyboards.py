@@ -41,15 +41,23 @@ def _tick(label: str, selected: bool) -> str:
 
 
 def topics_keyboard(
-    lang: str, topics: Sequence[Choice], selected: Sequence[str], flow: Flow
+    lang: str,
+    topics: Sequence[Choice],
+    selected: Sequence[str],
+    flow: Flow,
+    everything: bool = False,
 ) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for slug, label in topics:
         cb = TopicCb(action=TopicAction.TOGGLE, slug=slug, flow=flow)
         kb.button(text=_tick(label, slug in selected), callback_data=cb)
     kb.button(
-        text=_tick(t(lang, "topics.all"), not selected),
+        text=_tick(t(lang, "topics.all"), not selected and not everything),
         callback_data=TopicCb(action=TopicAction.ALL, flow=flow),
+    )
+    kb.button(
+        text=_tick(t(lang, "topics.everything"), everything),
+        callback_data=TopicCb(action=TopicAction.EVERYTHING, flow=flow),
     )
     if flow is Flow.ONBOARD:
         cb = CountryCb(action=CountryAction.PAGE, flow=flow)
@@ -58,7 +66,7 @@ def topics_keyboard(
         text=t(lang, "topics.done"), callback_data=TopicCb(action=TopicAction.DONE, flow=flow)
     )
     rows = [2] * (len(topics) // 2) + [1] * (len(topics) % 2)
-    kb.adjust(*rows, 1, 1, 1)
+    kb.adjust(*rows, 1, 1, 1, 1)
     return kb.as_markup()
 
 
@@ -183,9 +191,11 @@ def language_keyboard(current: str) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def settings_keyboard(lang: str, status: str) -> InlineKeyboardMarkup:
+def settings_keyboard(lang: str, status: str, latest: bool = False) -> InlineKeyboardMarkup:
+    """The settings buttons; `latest` puts "show the latest now" first (end of onboarding)."""
     kb = InlineKeyboardBuilder()
-    sections = [
+    sections = [Section.LATEST] if latest else []
+    sections += [
         Section.TOPICS,
         Section.COUNTRIES,
         Section.SCHEDULE,
@@ -199,7 +209,7 @@ def settings_keyboard(lang: str, status: str) -> InlineKeyboardMarkup:
             text=t(lang, f"settings.button.{section.name.lower()}"),
             callback_data=SettingsCb(section=section),
         )
-    kb.adjust(2, 2, 1, 2)
+    kb.adjust(*([1] if latest else []), 2, 2, 1, 2)
     return kb.as_markup()
 
 

@@ -65,7 +65,9 @@ async def show_topics(
     target: CallbackQuery | Message, chat: Chat, classifier: Classifier, flow: Flow
 ) -> None:
     lang = chat.language
-    markup = kb.topics_keyboard(lang, topic_choices(classifier, lang), chat.topics, flow)
+    markup = kb.topics_keyboard(
+        lang, topic_choices(classifier, lang), chat.topics, flow, chat.all_sources
+    )
     intro = (
         t(lang, "onboarding.welcome") + "\n\n"
         if flow is Flow.ONBOARD and isinstance(target, Message)
@@ -111,13 +113,14 @@ async def show_summary(
     classifier: Classifier,
     now: datetime,
     headline: str = "",
+    latest: bool = False,
 ) -> None:
     lang = chat.language
     text = summary_text(lang, chat, classifier, now)
     await show(
         target,
         f"{headline}\n\n{text}" if headline else text,
-        kb.settings_keyboard(lang, chat.status),
+        kb.settings_keyboard(lang, chat.status, latest),
     )
 
 
@@ -130,7 +133,12 @@ async def finish_onboarding(
 ) -> None:
     chat = await chats.mark_onboarded(chat.id, now)
     log.info("chat %s finished onboarding", chat.id)
-    await show_summary(target, chat, classifier, now, t(chat.language, "onboarding.done"))
+    lang = chat.language
+    if chat.mode == "instant":
+        done = t(lang, "onboarding.done_instant")
+    else:
+        done = t(lang, "onboarding.done", schedule=schedule_text(lang, chat))
+    await show_summary(target, chat, classifier, now, done, latest=True)
 
 
 async def after_change(

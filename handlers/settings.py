@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -14,9 +15,13 @@ from bot.classify import Classifier
 from bot.texts import LANGUAGES, t
 from handlers import keyboards as kb
 from handlers.callbacks import Flow, LanguageCb, Section, SettingsCb, StopCb
+from handlers.digest import send_latest
 from handlers.filters import Subscribed
 from handlers.screens import show, show_countries, show_modes, show_summary, show_topics, show_zones
 from storage.chats import Chat, ChatRepo
+
+if TYPE_CHECKING:  # the service lives with the scheduler jobs; handlers only call it
+    from bot.digest_jobs import DigestService
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +65,13 @@ async def on_settings_button(
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,
+    digests: DigestService,
 ) -> None:
     now, chat, section = clock(), subscriber, callback_data.section
     await query.answer()
-    if section is Section.TOPICS:
+    if section is Section.LATEST:
+        await send_latest(query, digests, chat)
+    elif section is Section.TOPICS:
         await show_topics(query, chat, classifier, Flow.ALONE)
     elif section is Section.COUNTRIES:
         await show_countries(query, chat, classifier, 0, Flow.ALONE)

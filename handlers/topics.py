@@ -46,6 +46,10 @@ async def on_topic_button(
         chat = await chats.set_topics(subscriber.id, [], now)
         await query.answer(t(lang, "topics.all_hint"))
         await show_topics(query, chat, classifier, callback_data.flow)
+    elif callback_data.action is TopicAction.EVERYTHING:
+        chat = await chats.set_all_sources(subscriber.id, now)
+        await query.answer(t(lang, "topics.everything_hint"))
+        await show_topics(query, chat, classifier, callback_data.flow)
     else:
         await query.answer()
         await after_change(

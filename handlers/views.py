@@ -26,7 +26,9 @@ def country_choices(classifier: Classifier, lang: str) -> list[Choice]:
 def topics_text(lang: str, chat: Chat, classifier: Classifier) -> str:
     names = dict(topic_choices(classifier, lang))
     chosen = [names.get(slug, slug) for slug in chat.topics]
-    return escape(", ".join(chosen)) if chosen else t(lang, "settings.all_topics")
+    if chosen:
+        return escape(", ".join(chosen))
+    return t(lang, "settings.everything" if chat.all_sources else "settings.all_topics")
 
 
 def countries_text(lang: str, chat: Chat, classifier: Classifier) -> str:
