@@ -2,7 +2,9 @@
 
 Only <b>, <i>, <a href> tags are produced; every external string goes through html.escape.
 Telegram counts the limit in UTF-16 units of the visible text; we also keep the raw HTML
-under the limit, which is the stricter of the two for ordinary text.
+under the limit, which is the stricter of the two for ordinary text. The one exception is an
+item whose escaping alone outgrows the raw limit (a long URL full of "&" under a title of
+quotes): it goes out in a message of its own, since only its visible text counts.
 """
 
 from __future__ import annotations
@@ -137,7 +139,9 @@ class _Message:
         raw, visible = self.raw + sep + len(unit), self.visible + sep + unit_visible
         if self.chunks and (raw > self.limit or visible > self.limit):
             return False
-        if raw > self.limit or visible > self.limit:
+        # Alone in a message, only what Telegram counts must fit: raising here would stall the
+        # digest of every chat planned in the same tick, on every tick.
+        if visible > self.limit:
             raise ValueError("one digest item does not fit a message; limits are inconsistent")
         self.chunks.append(unit)
         self.raw, self.visible = raw, visible

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.fakebotapi import FakeBotAPI
 from tests.feedserver import FeedServer
+
+# Property tests: "ci" (the default, used by `make test` and CI) is deterministic and quick:
+# the same examples every run, no example database. HYPOTHESIS_PROFILE=explore searches
+# randomly and much longer, keeping failing examples under .hypothesis/ (git-ignored).
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
