@@ -23,6 +23,7 @@ class DigestFilter:
     # "everything from my sources": with no topics chosen, untagged articles too (a brick
     # factory's news reaches only the chats that asked for everything)
     everything: bool = False
+    muted_feeds: frozenset[int] = frozenset()  # sources the chat muted: never in its digests
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,9 @@ class DigestPool:
         if filt.countries:
             wanted = set(filt.countries)
             found = (a for a in found if not wanted.isdisjoint(a.countries))
+        if filt.muted_feeds:
+            muted = filt.muted_feeds
+            found = (a for a in found if a.feed_id not in muted)
         return list(found)
 
     def _one_per_story(self, matching: list[Article]) -> list[Article]:

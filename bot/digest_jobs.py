@@ -20,6 +20,7 @@ from bot.forum import item_thread, split_digest
 from bot.render import Labels, render_digest
 from bot.schedule import (
     ChatSchedule,
+    in_quiet_hours,
     is_catch_up_too_old,
     latest_due_slot,
     next_slot_after,
@@ -123,12 +124,15 @@ class DigestService:
             pool = await self._pool(min(c.cursor_article_id for c, _ in due))
             first = await self._first_pool([c for c, _ in due], pool, now)
             routes = await self.routing.routes_for(c.id for c, _ in due)
+            muted = await self.chats.muted_feeds(c.id for c, _ in due)
             cache: dict = {}
             outcomes: list[str] = []
             # plan and record in batches: memory stays flat however many chats are due
             for start in range(0, len(due), self.batch):
                 plans = [
-                    self._plan_slot(chat, slot, pool, now, cache, routes.get(chat.id, {}), first)
+                    self._plan_slot(
+                        chat, slot, pool, now, cache, routes.get(chat.id, {}), first, muted
+                    )
                     for chat, slot in due[start : start + self.batch]
                 ]
                 await self._record(plans, now)
@@ -149,16 +153,30 @@ class DigestService:
                 " AND cursor_article_id < ?" + _NOT_BANNED + " ORDER BY id",
                 (max_id,),
             )
-            chats = [chat_from_row(r) for r in rows]
+            # in quiet hours items wait (the cursor stays): one message when the quiet ends
+            chats = [
+                c
+                for c in map(chat_from_row, rows)
+                if not in_quiet_hours(c.quiet, self._zone(c), now)
+            ]
             if not chats:
                 return 0
             pool = await self._pool(min(c.cursor_article_id for c in chats))
             routes = await self.routing.routes_for(c.id for c in chats)
+            muted = await self.chats.muted_feeds(c.id for c in chats)
             cache: dict = {}
             queued = 0
             for start in range(0, len(chats), self.batch):
                 plans = [
-                    self._plan(chat, "instant", now, pool, cache=cache, routes=routes.get(chat.id))
+                    self._plan(
+                        chat,
+                        "instant",
+                        now,
+                        pool,
+                        cache=cache,
+                        routes=routes.get(chat.id),
+                        muted=muted.get(chat.id, frozenset()),
+                    )
                     for chat in chats[start : start + self.batch]
                 ]
                 await self._record(plans, now)
@@ -178,7 +196,8 @@ class DigestService:
             pool = await self._pool(chat.cursor_article_id)
             first = await self._first_pool([chat], pool, now)
             routes = await self.routing.routes(chat_id)
-            plan = self._plan(chat, "manual", now, pool, routes=routes, first=first)
+            muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
+            plan = self._plan(chat, "manual", now, pool, routes=routes, first=first, muted=muted)
             if not plan.parts:
                 plan = _without_record(plan)
             await self._record([plan], now)
@@ -193,10 +212,11 @@ class DigestService:
         pool = DigestPool(
             await self.articles.newest(max(500, limit * 50)), self.topic_order, with_backfill=True
         )
+        muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
         if topic:
-            filt = DigestFilter((topic,), chat.countries)
+            filt = DigestFilter((topic,), chat.countries, muted_feeds=muted)
         else:
-            filt = DigestFilter(chat.topics, chat.countries, chat.all_sources)
+            filt = DigestFilter(chat.topics, chat.countries, chat.all_sources, muted)
         digest = pool.latest(filt, limit=limit)
         return self._render(
             chat, digest, self.clock(), title=t(chat.language, "digest.latest_title")
@@ -212,7 +232,9 @@ class DigestService:
         pool = await self._pool(chat.cursor_article_id)
         first = await self._first_pool([chat], pool, now)
         routes = await self.routing.routes(chat_id)
-        return list(self._plan(chat, "manual", now, pool, routes=routes, first=first).parts)
+        muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
+        plan = self._plan(chat, "manual", now, pool, routes=routes, first=first, muted=muted)
+        return list(plan.parts)
 
     # -- internals
 
@@ -259,8 +281,14 @@ class DigestService:
     def _zone(self, chat: Chat) -> tzinfo:
         return zone_for(self._zone_name(chat))
 
-    def _digest(self, chat: Chat, pool: DigestPool, first: _FirstPool | None = None) -> Digest:
-        filt = DigestFilter(chat.topics, chat.countries, chat.all_sources)
+    def _digest(
+        self,
+        chat: Chat,
+        pool: DigestPool,
+        first: _FirstPool | None = None,
+        muted: frozenset[int] = frozenset(),
+    ) -> Digest:
+        filt = DigestFilter(chat.topics, chat.countries, chat.all_sources, muted)
         if first is not None and chat.first_digest_at is None:
             return first.pool.select(
                 filt, after_id=chat.cursor_article_id, cap=self.cap, since=first.since
@@ -293,6 +321,7 @@ class DigestService:
         cache: dict,
         routes: Mapping[str, int] | None,
         first: _FirstPool | None = None,
+        muted: Mapping[int, frozenset[int]] | None = None,
     ) -> DigestPlan:
         next_at = next_slot_after(self._schedule(chat), now)
         if is_catch_up_too_old(slot, now):
@@ -310,8 +339,9 @@ class DigestService:
                 next_slot_at=next_at,
             )
         plan = self._plan(
-            chat, "scheduled", slot, pool, now=now, cache=cache, routes=routes, first=first
-        )
+            chat, "scheduled", slot, pool, now=now, cache=cache, routes=routes, first=first,
+            muted=(muted or {}).get(chat.id, frozenset()),
+        )  # fmt: skip
         return replace(plan, last_slot_at=slot, next_slot_at=next_at)
 
     def _plan(
@@ -325,8 +355,9 @@ class DigestService:
         cache: dict | None = None,
         routes: Mapping[str, int] | None = None,
         first: _FirstPool | None = None,
+        muted: frozenset[int] = frozenset(),
     ) -> DigestPlan:
-        digest = self._digest(chat, pool, first)
+        digest = self._digest(chat, pool, first, muted)
         # a forum chat: each thread gets its own messages (header + its sections), in order
         split = split_digest(digest, routes or {}, chosen=chat.topics, topic_order=self.topic_order)
         threaded = [

@@ -29,6 +29,7 @@ from handlers import (
     fallback,
     membership,
     onboarding,
+    quiet,
     schedule,
     search,
     settings,
@@ -62,6 +63,7 @@ def get_routers(admin_ids: frozenset[int]) -> list[Router]:
         schedule,
         timezone,
         settings,
+        quiet,
         digest,
         search,
     )

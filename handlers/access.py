@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 # Commands that change what the chat receives; /help, /latest, /search, /sources are for everyone.
 GUARDED_COMMANDS = (
     "start", "topics", "countries", "schedule", "timezone", "language",
-    "settings", "digest", "pause", "resume", "stop",
+    "settings", "digest", "pause", "resume", "stop", "quiet",
 )  # fmt: skip
 SHARED_CHATS = {ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL}
 
