@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.digest import DEFAULT_CAP, Digest, DigestFilter, DigestPool
 from bot.forum import item_thread, split_digest
-from bot.render import Labels, render_digest
+from bot.render import Labels, render_digest, render_rich_digest
 from bot.schedule import (
     ChatSchedule,
     in_quiet_hours,
@@ -373,6 +373,13 @@ class DigestService:
         if top is not None and routes:  # the link preview goes with the top story's thread
             thread = item_thread(top, routes, chosen=chat.topics, topic_order=self.topic_order)
             preview_part = threads.index(thread)
+        rich = None
+        if chat.digest_format == "rich" and parts and not routes:
+            # one rich message; a forum chat with thread routes keeps one message per thread
+            rich = render_rich_digest(
+                digest, labels=self.labels_for(chat.language), zone=self._zone(chat),
+                now=now or slot,
+            )  # fmt: skip
         return DigestPlan(
             chat_id=chat.id,
             kind=kind,
@@ -386,6 +393,7 @@ class DigestService:
             preview_url=preview,
             part_threads=tuple(threads),
             preview_part=preview_part,
+            rich=rich,
         )
 
 

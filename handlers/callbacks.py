@@ -98,6 +98,7 @@ class Section(StrEnum):
     SUMMARY = "su"
     LATEST = "lt"  # the newest stored items for the chat's filters, sent as new messages
     QUIET = "qt"
+    FORMAT = "fm"  # toggles compact / rich digests
 
 
 class SettingsCb(CallbackData, prefix="st"):

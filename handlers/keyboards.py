@@ -201,6 +201,7 @@ def settings_keyboard(lang: str, status: str, latest: bool = False) -> InlineKey
         Section.TIMEZONE,
         Section.LANGUAGE,
         Section.QUIET,
+        Section.FORMAT,
     ]
     sections.append(Section.RESUME if status != "active" else Section.PAUSE)
     sections.append(Section.STOP)
@@ -209,7 +210,7 @@ def settings_keyboard(lang: str, status: str, latest: bool = False) -> InlineKey
             text=t(lang, f"settings.button.{section.name.lower()}"),
             callback_data=SettingsCb(section=section),
         )
-    kb.adjust(*([1] if latest else []), 2, 2, 2, 2)
+    kb.adjust(*([1] if latest else []), 2, 2, 2, 2, 1)
     return kb.as_markup()
 
 

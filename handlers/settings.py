@@ -84,6 +84,11 @@ async def on_settings_button(
         await show(
             query, t(chat.language, "settings.pick_language"), kb.language_keyboard(chat.language)
         )
+    elif section is Section.FORMAT:
+        chat = await chats.set_digest_format(
+            chat.id, "compact" if chat.digest_format == "rich" else "rich", now
+        )
+        await show_summary(query, chat, classifier, now, t(chat.language, "settings.saved"))
     elif section is Section.QUIET:
         await show(query, quiet_text(chat.language, chat), quiet_keyboard(chat.language, chat))
     elif section is Section.STOP:

@@ -61,5 +61,9 @@ def summary_text(lang: str, chat: Chat, classifier: Classifier, now: datetime) -
         schedule=schedule_text(lang, chat),
         zone=zone_text(lang, chat.timezone, now),
         language=t(lang, f"settings.language_name.{chat.language}"),
+        format=t(lang, f"settings.format_name.{chat.digest_format}"),
+        quiet=t(lang, "quiet.window", start=chat.quiet[0], end=chat.quiet[1])
+        if chat.quiet
+        else t(lang, "quiet.none"),
         status=t(lang, f"settings.status.{chat.status}"),
     )

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("instant", "daily", "times", "weekly")
 STATUSES = ("active", "paused", "blocked")
+DIGEST_FORMATS = ("compact", "rich")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -45,6 +46,7 @@ class Chat:
     all_sources: bool = False  # "everything from my sources": untagged articles too
     first_digest_at: datetime | None = None  # None: no digest was ever sent (a new subscriber)
     quiet: tuple[str, str] | None = None  # local ("23:00", "08:00"): instant items wait
+    digest_format: str = "compact"  # compact (HTML messages) | rich (one rich message)
 
     @property
     def is_group(self) -> bool:
@@ -75,6 +77,7 @@ def chat_from_row(row: aiosqlite.Row) -> Chat:
         all_sources=bool(row["all_sources"]),
         first_digest_at=from_db(row["first_digest_at"]),
         quiet=(row["quiet_from"], row["quiet_to"]) if row["quiet_from"] else None,
+        digest_format=row["digest_format"],
     )
 
 
@@ -173,6 +176,11 @@ class ChatRepo:
                 raise ValueError("quiet hours need a start and an end that differ")
         start, end = quiet or (None, None)
         return await self._update(chat_id, now, quiet_from=start, quiet_to=end)
+
+    async def set_digest_format(self, chat_id: int, digest_format: str, now: datetime) -> Chat:
+        if digest_format not in DIGEST_FORMATS:
+            raise ValueError(f"unknown digest format {digest_format!r}; expected {DIGEST_FORMATS}")
+        return await self._update(chat_id, now, digest_format=digest_format)
 
     async def muted_feeds(self, chat_ids: Iterable[int]) -> dict[int, frozenset[int]]:
         """The sources each chat muted (chats without any are left out)."""
