@@ -1,9 +1,14 @@
 """Topic catalog (bot/data/topics.toml or an override file) and weighted-rule topic scoring.
 
 Scoring, per topic: rules of that topic compete for tokens (longest phrase wins, so a negative
-phrase such as "intellectual property rights" swallows the positive words inside it). Each kept
-term adds ``weight * min(1 + 0.5 * (count - 1), 2)`` (repetition helps, at most doubling), each
-kept negative term subtracts its weight; a topic with ``two_country_bonus`` (visits and talks) gets
+phrase such as "санкция суда" swallows the positive word inside it). Each kept term adds
+``weight * min(1 + 0.5 * (count - 1), 2)`` (repetition helps, at most doubling). Kept negative
+terms subtract their weights only when the text has no strong evidence for the topic: strong
+evidence is kept unambiguous terms worth the threshold on their own, and a term is ambiguous when
+its words also occur inside one of the topic's negative phrases ("migration" in "data migration",
+"санкция" in "санкция суда") — the catalog itself says that word has another sense. So "cloud"
+vetoes "migration" but not "migrant", and the Council of Europe does not cancel "Евросоюз". A topic
+with ``two_country_bonus`` (visits and talks) gets
 that bonus when some term matched and the text names exactly two countries. ``paired`` terms
 ("on the sidelines") exist only when the text names exactly two countries: otherwise they neither
 score nor take tokens. The topic is assigned when the sum reaches ``threshold``.
@@ -73,6 +78,7 @@ class TopicCatalog:
             for phrase, weight in entry.get("paired", {}).items():
                 paired.append(compile_rule(morph, slug, phrase, abs(weight), cased=False))
         rules.extend(paired)
+        self._ambiguous = _ambiguous_rules(rules)
         self._paired = frozenset(id(rule) for rule in paired)  # rules live as long as the index
         self.defs = tuple(defs)
         self._defs = {d.slug: d for d in defs}
@@ -95,16 +101,39 @@ class TopicCatalog:
                     word = surface_of(toks, hit)
                     if word not in matched:
                         matched.append(word)
-            total = 0.0
+            topic = self._defs[slug]
+            total = strong = negative = 0.0
             for rule, n in counts.items():
                 if rule.weight > 0:
-                    total += rule.weight * min(1 + 0.5 * (n - 1), 2.0)
+                    gain = rule.weight * min(1 + 0.5 * (n - 1), 2.0)
+                    total += gain
+                    if id(rule) not in self._ambiguous:
+                        strong += gain
                 else:
-                    total += rule.weight
-            topic = self._defs[slug]
+                    negative += rule.weight
+            if strong < topic.threshold:
+                total += negative
             if country_count == 2 and total > 0:
                 total += topic.two_country_bonus
             if total >= topic.threshold and matched:
                 out.append(TopicScore(slug, total, tuple(matched)))
         out.sort(key=lambda t: (-t.score, t.slug))
         return out
+
+
+def _ambiguous_rules(rules: list[Rule]) -> frozenset[int]:
+    """ids of positive rules whose word sequence occurs inside a negative phrase of their topic."""
+    negatives: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for rule in rules:
+        if rule.weight < 0:
+            negatives[rule.key].append(rule.values)
+    out = set()
+    for rule in rules:
+        if rule.weight <= 0:
+            continue
+        n = rule.length
+        for values in negatives.get(rule.key, ()):
+            if any(values[i : i + n] == rule.values for i in range(len(values) - n + 1)):
+                out.add(id(rule))
+                break
+    return frozenset(out)
