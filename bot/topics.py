@@ -12,6 +12,14 @@ with ``two_country_bonus`` (visits and talks) gets
 that bonus when some term matched and the text names exactly two countries. ``paired`` terms
 ("on the sidelines") exist only when the text names exactly two countries: otherwise they neither
 score nor take tokens. The topic is assigned when the sum reaches ``threshold``.
+
+``bodies`` are generic body names that other owners use too ("Совет Безопасности", "General
+Assembly", "Содружество"): such a term counts only when no other owner is attached — a country
+next to it ("Совет безопасности Казахстана", "Belarus's Security Council", "российский Совбез"),
+an abbreviation or organisation noun after it ("Генассамблея ФИФА", "Генеральная ассамблея
+Азиатской федерации", "general assembly of the Asian Football Confederation", "ассамблея
+акционеров"). The organisation's own name next to it ("Совет Безопасности ООН") is not another
+owner.
 """
 
 from __future__ import annotations
@@ -23,7 +31,21 @@ from importlib import resources
 from pathlib import Path
 
 from bot.morph import Morph, Tokens
-from bot.rules import Hit, Rule, RuleIndex, compile_rule, resolve, surface_of
+from bot.rules import EMPTY_SPANS, Hit, Rule, RuleIndex, Spans, compile_rule, resolve, surface_of
+
+# Nouns that name an owner of a general assembly, council or commonwealth other than the
+# organisation itself (normalized: pymorphy lemmas and English Snowball stems).
+_OWNER_NOUNS = frozenset(
+    {
+        *("федерация", "ассоциация", "конфедерация", "акционер", "банк", "компания", "клуб"),
+        *("лига", "общество", "фонд", "союз", "комитет", "партия", "университет", "палата"),
+        *("интерпол", "нация", "корпорация", "биржа", "альянс"),
+        *("feder", "associ", "confeder", "sharehold", "bank", "compani", "club", "leagu"),
+        *("societi", "fund", "union", "committe", "parti", "univers", "chamber", "interpol"),
+        *("nation", "corpor", "exchang", "allianc"),
+    }
+)
+_LINKS = frozenset({"of", "the", "s"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +78,7 @@ class TopicCatalog:
         self.defs: tuple[TopicDef, ...] = ()
         rules: list[Rule] = []
         paired: list[Rule] = []
+        bodies: list[Rule] = []
         defs: list[TopicDef] = []
         for entry in data.get("topic", []):
             slug = entry["slug"]
@@ -73,19 +96,26 @@ class TopicCatalog:
             for table in ("terms", "abbr"):
                 for phrase, weight in entry.get(table, {}).items():
                     rules.append(compile_rule(morph, slug, phrase, weight, cased=False))
+            for phrase, weight in entry.get("bodies", {}).items():
+                rule = compile_rule(morph, slug, phrase, weight, cased=False)
+                rules.append(rule)
+                bodies.append(rule)
             for phrase, weight in entry.get("negative", {}).items():
                 rules.append(compile_rule(morph, slug, phrase, -abs(weight), cased=False))
             for phrase, weight in entry.get("paired", {}).items():
                 paired.append(compile_rule(morph, slug, phrase, abs(weight), cased=False))
         rules.extend(paired)
         self._ambiguous = _ambiguous_rules(rules)
+        self._bodies = frozenset(id(rule) for rule in bodies)
         self._paired = frozenset(id(rule) for rule in paired)  # rules live as long as the index
         self.defs = tuple(defs)
         self._defs = {d.slug: d for d in defs}
         self.index = RuleIndex(rules)
 
-    def score(self, toks: Tokens, country_count: int = 0) -> list[TopicScore]:
-        """Topics that reach their threshold, best first."""
+    def score(
+        self, toks: Tokens, country_count: int = 0, countries: Spans | None = None
+    ) -> list[TopicScore]:
+        """Topics that reach their threshold, best first; ``countries``: where countries are named."""
         by_slug: dict[str, list[Hit]] = defaultdict(list)
         skip = self._paired if country_count != 2 else frozenset()
         for hit in self.index.find(toks):
@@ -95,7 +125,21 @@ class TopicCatalog:
         for slug, hits in by_slug.items():
             counts: dict[Rule, int] = defaultdict(int)
             matched: list[str] = []
-            for hit in resolve(hits):
+            kept = resolve(hits)
+            if self._bodies:
+                own = {
+                    i
+                    for h in kept
+                    if h.rule.weight > 0 and id(h.rule) not in self._bodies
+                    for i in range(h.start, h.end)
+                }
+                kept = [
+                    h
+                    for h in kept
+                    if id(h.rule) not in self._bodies
+                    or not _owned_by_another(toks, h, own, countries or EMPTY_SPANS)
+                ]
+            for hit in kept:
                 counts[hit.rule] += 1
                 if hit.rule.weight > 0:
                     word = surface_of(toks, hit)
@@ -137,3 +181,37 @@ def _ambiguous_rules(rules: list[Rule]) -> frozenset[int]:
                 out.add(id(rule))
                 break
     return frozenset(out)
+
+
+def _owned_by_another(toks: Tokens, hit: Hit, own: set[int], countries: Spans) -> bool:
+    """A generic body name with another owner attached: a country, an abbreviation, an owner noun.
+
+    ``own``: positions of the topic's own names (not another owner); ``countries``: country hits.
+    """
+    n = len(toks)
+    before = hit.start - 1
+    if before >= 0 and toks.norm[before] == "s":  # "Belarus's Security Council"
+        before -= 1
+    if (
+        before >= 0
+        and before not in own
+        and (
+            before in countries.ends
+            or (toks.norm[before] in _OWNER_NOUNS and not toks.upper[before])
+        )
+    ):
+        return True
+    after = hit.end
+    while after < n and toks.norm[after] in _LINKS and not toks.upper[after]:
+        after += 1  # "General Assembly of the Asian Football Confederation"
+    linked = after > hit.end
+    for j in range(after, min(after + 2, n)):
+        if j in own:
+            return False  # "Совет Безопасности ООН", "General Assembly of the United Nations"
+        if (j == after and j in countries.starts) or toks.norm[j] in _OWNER_NOUNS:
+            return True
+        if j == after and len(toks.surface[j]) > 1 and toks.surface[j].isupper():
+            return True  # "Генассамблея ФИФА"
+        if j == after and linked and toks.upper[j]:
+            return True  # "Security Council of Belarus" after "of"
+    return False

@@ -216,3 +216,43 @@ def test_ambiguous_terms_come_from_negative_phrases(tmp_path: Path) -> None:
     assert clf.classify("migration to the cloud", "").topics == ()  # ambiguous: vetoed
     assert clf.classify("migrant data in the cloud", "").topics == ("m",)  # strong: kept
     assert clf.classify("bird migration", "").topics == ()  # swallowed
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Совет безопасности Казахстана обсудил охрану границы", False),
+        ("Security Council of Belarus met in Minsk", False),
+        ("Kazakhstan's Security Council reviewed the plan", False),
+        ("Российский Совбез обсудил", False),
+        ("Секретарь Совета безопасности принял делегацию", False),
+        ("Генеральная ассамблея Азиатской федерации борьбы", False),
+        ("Генассамблея ФИФА прошла в Бангкоке", False),
+        ("general assembly of the Asian Football Confederation", False),
+        ("Генеральная ассамблея акционеров банка", False),
+        ("Совет Безопасности ООН продлил мандат", True),
+        ("The Security Council voted to extend the mission", True),
+        ("Министр выступил на сессии Генеральной Ассамблеи", True),
+        ("the General Assembly of the United Nations adopted", True),
+    ],
+)
+def test_generic_bodies_need_no_other_owner(clf: Classifier, text: str, expected: bool) -> None:
+    assert ("un" in clf.classify(text, "").topics) is expected, clf.classify(text, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "expected"),
+    [
+        ("Игры Содружества наций откроются в Глазго", "cis", False),
+        ("государства Содружества Независимых Государств", "cis", True),
+        ("ЕЭК ООН провела семинар; по данным ЕЭК, время можно сократить", "eaeu", False),
+        ("ЕЭК ООН провела семинар; по данным ЕЭК, время можно сократить", "un", True),
+        ("Коллегия Евразийской экономической комиссии; решение ЕЭК", "eaeu", True),
+        ("the UN Economic Commission for Europe", "eaeu", False),
+        ("the UN Economic Commission for Europe", "un", True),
+    ],
+)
+def test_other_commonwealths_and_commissions(
+    clf: Classifier, text: str, topic: str, expected: bool
+) -> None:
+    assert (topic in clf.classify(text, "").topics) is expected, clf.classify(text, "")

@@ -21,11 +21,7 @@ ROWS = read_jsonl(Path(__file__).parent / "eval" / "dev_precision.jsonl")
 KNOWN_MISSES: dict[str, str] = {
     i: "not handled yet"
     for i in [
-        "pr_o02",
-        "pr_o03",
-        "pr_o06",
         "pr_o07",
-        "pr_o08",
         "pr_o13",
         "pr_p01",
         "pr_p02",
