@@ -18,8 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.morph import Morph
+from storage.chat_rules import MAX_RULES, StoredRule
 
-MAX_RULES = 20  # per chat
+__all__ = ["MAX_RULES", "ChatRule", "RuleError", "RuleIndex", "RuleSpec", "parse_rule"]
+
 MAX_TERMS = 10  # per rule: words, phrases, exclusions and countries together
 MAX_TERM_CHARS = 50
 MAX_TEXT_CHARS = 800  # a 10,000-character "rule" is refused before it is scanned
@@ -81,6 +83,10 @@ class ChatRule:
     @property
     def text(self) -> str:
         return self.spec.text
+
+    @classmethod
+    def from_stored(cls, stored: StoredRule) -> ChatRule:
+        return cls(stored.id, stored.chat_id, RuleSpec.from_json(stored.text, stored.spec))
 
 
 def _contains(seq: Sequence[str], lemmas: frozenset[str] | set[str], need: tuple[str, ...]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -125,7 +125,7 @@ class DigestService:
                 await self.outbox.set_next_slots(idle)
             if not due:
                 return TickReport()
-            rules = await self.rules.for_chats(c.id for c, _ in due)
+            rules = await self._rules_for(c.id for c, _ in due)
             index = RuleIndex(r for chat_rules in rules.values() for r in chat_rules)
             pool = await self._pool(min(c.cursor_article_id for c, _ in due), index)
             first = await self._first_pool([c for c, _ in due], pool, now, index)
@@ -168,7 +168,7 @@ class DigestService:
             chats = [chat_from_row(r) for r in rows]
             if not chats:
                 return 0
-            rules = await self.rules.for_chats(c.id for c in chats)
+            rules = await self._rules_for(c.id for c in chats)
             index = RuleIndex(r for chat_rules in rules.values() for r in chat_rules)
             pool = await self._pool(min(c.cursor_article_id for c in chats), index)
             routes = await self.routing.routes_for(c.id for c in chats)
@@ -201,7 +201,7 @@ class DigestService:
             chat = await self.chats.get(chat_id)
             if chat is None:
                 return 0
-            rules = await self.rules.list(chat_id)
+            rules = await self._chat_rules(chat_id)
             index = RuleIndex(rules)
             pool = await self._pool(chat.cursor_article_id, index)
             first = await self._first_pool([chat], pool, now, index)
@@ -218,7 +218,7 @@ class DigestService:
         if chat is None:
             return []
         # first polls included: /latest is "what is there", not "what is new for me"
-        rules = [] if topic else await self.rules.list(chat_id)
+        rules = [] if topic else await self._chat_rules(chat_id)
         articles = await self.articles.newest(max(500, limit * 50))
         pool = DigestPool(
             articles,
@@ -239,7 +239,7 @@ class DigestService:
         if chat is None:
             raise LookupError(f"chat {chat_id} is not subscribed")
         now = self.clock()
-        rules = await self.rules.list(chat_id)
+        rules = await self._chat_rules(chat_id)
         index = RuleIndex(rules)
         pool = await self._pool(chat.cursor_article_id, index)
         first = await self._first_pool([chat], pool, now, index)
@@ -253,6 +253,13 @@ class DigestService:
         articles = await self.articles.above(after_id, limit=self.pool_limit)
         hits = await self._rule_hits(articles, index)
         return DigestPool(articles, self.topic_order, rule_hits=hits)
+
+    async def _rules_for(self, chat_ids: Iterable[int]) -> dict[int, list[ChatRule]]:
+        stored = await self.rules.for_chats(chat_ids)
+        return {c: [ChatRule.from_stored(r) for r in rules] for c, rules in stored.items()}
+
+    async def _chat_rules(self, chat_id: int) -> list[ChatRule]:
+        return [ChatRule.from_stored(r) for r in await self.rules.list(chat_id)]
 
     async def _rule_hits(
         self, articles: Sequence[Article], index: RuleIndex | None

@@ -238,14 +238,15 @@ async def test_repo_limits_cascade_and_drafts(db, morph):
     repo = RuleRepo(db)
     await _subscribe(db, 1)
     for n in range(20):
-        await repo.add(1, parse(morph, f"слово{n}"), by=1, now=T0)
-    again = await repo.add(1, parse(morph, "слово0"), by=1, now=T0)  # same text: one rule
+        await repo.add(1, f"слово{n}", "{}", by=1, now=T0)
+    again = await repo.add(1, "слово0", "{}", by=1, now=T0)  # same text: one rule
     assert await repo.count(1) == 20 and again.text == "слово0"
     with pytest.raises(TooManyRulesError):
-        await repo.add(1, parse(morph, "ещё"), by=1, now=T0)
-    draft = await repo.add_draft(1, parse(morph, "санкции"), by=1, now=T0)
+        await repo.add(1, "ещё", "{}", by=1, now=T0)
+    spec = parse(morph, "санкции")
+    draft = await repo.add_draft(1, spec.text, spec.to_json(), by=1, now=T0)
     assert await repo.take_draft(2, draft) is None  # another chat's draft
-    assert (await repo.take_draft(1, draft)).text == "санкции"
+    assert await repo.take_draft(1, draft) == (spec.text, spec.to_json())
     assert await repo.take_draft(1, draft) is None  # a second tap
     await ChatRepo(db).delete(1)
     assert await repo.count(1) == 0
@@ -256,7 +257,8 @@ async def test_instant_digest_has_rule_section_once(db, morph):
     await _subscribe(db, 1)
     await _subscribe(db, 2)  # no rules: the untagged article never reaches it
     repo = RuleRepo(db)
-    rule = await repo.add(1, parse(morph, "санкции -футбол @kz"), by=1, now=T0)
+    spec = parse(morph, "санкции -футбол @kz")
+    rule = await repo.add(1, spec.text, spec.to_json(), by=1, now=T0)
     await _store(db, morph, "Генассамблея ООН собралась", topics=("un",))
     await _store(db, morph, "Новый пакет санкций против банков", countries=("kz",))
     await _store(db, morph, "Санкции против футбольной федерации: футбол", countries=("kz",))
