@@ -4,18 +4,20 @@
 The database is the record: a chat's `last_slot_at` and the digests row of each slot are
 written in the same transaction as its outbox messages and its new cursor. A forum chat with
 thread routes (storage.routing) gets one set of messages per thread (bot.forum); banned chats
-(storage.access bans) are never planned, whatever their status.
+(storage.access bans) are never planned, whatever their status. The chats' keyword rules
+(storage.chat_rules) are matched once per pool against the articles' stored search terms.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from bot.digest import DEFAULT_CAP, Digest, DigestFilter, DigestPool
+from bot.chatrules import ChatRule, RuleIndex
+from bot.digest import DEFAULT_CAP, Digest, DigestFilter, DigestPool, RuleRef
 from bot.forum import item_thread, split_digest
 from bot.render import Labels, render_digest, render_rich_digest
 from bot.schedule import (
@@ -27,9 +29,11 @@ from bot.schedule import (
     zone_for,
 )
 from bot.texts import t
+from storage.chat_rules import RuleRepo
 from storage.chats import Chat, ChatRepo, chat_from_row
 from storage.db import Database
 from storage.digest_articles import DigestArticles
+from storage.models import Article
 from storage.outbox import DigestPlan, OutboxRepo
 from storage.routing import ChatRouting
 from storage.timefmt import to_db
@@ -81,6 +85,7 @@ class DigestService:
         self.outbox = OutboxRepo(db)
         self.articles = DigestArticles(db)
         self.routing = ChatRouting(db)
+        self.rules = RuleRepo(db)
         self.db = db
         self.labels_for = labels_for
         self.topic_order = tuple(topic_order)
@@ -121,8 +126,10 @@ class DigestService:
                 await self.outbox.set_next_slots(idle)
             if not due:
                 return TickReport()
-            pool = await self._pool(min(c.cursor_article_id for c, _ in due))
-            first = await self._first_pool([c for c, _ in due], pool, now)
+            rules = await self._rules_for(c.id for c, _ in due)
+            index = RuleIndex(r for chat_rules in rules.values() for r in chat_rules)
+            pool = await self._pool(min(c.cursor_article_id for c, _ in due), index)
+            first = await self._first_pool([c for c, _ in due], pool, now, index)
             routes = await self.routing.routes_for(c.id for c, _ in due)
             muted = await self.chats.muted_feeds(c.id for c, _ in due)
             cache: dict = {}
@@ -131,7 +138,15 @@ class DigestService:
             for start in range(0, len(due), self.batch):
                 plans = [
                     self._plan_slot(
-                        chat, slot, pool, now, cache, routes.get(chat.id, {}), first, muted
+                        chat,
+                        slot,
+                        pool,
+                        now,
+                        cache,
+                        routes.get(chat.id, {}),
+                        first,
+                        rules.get(chat.id, ()),
+                        muted.get(chat.id, frozenset()),
                     )
                     for chat, slot in due[start : start + self.batch]
                 ]
@@ -161,7 +176,9 @@ class DigestService:
             ]
             if not chats:
                 return 0
-            pool = await self._pool(min(c.cursor_article_id for c in chats))
+            rules = await self._rules_for(c.id for c in chats)
+            index = RuleIndex(r for chat_rules in rules.values() for r in chat_rules)
+            pool = await self._pool(min(c.cursor_article_id for c in chats), index)
             routes = await self.routing.routes_for(c.id for c in chats)
             muted = await self.chats.muted_feeds(c.id for c in chats)
             cache: dict = {}
@@ -175,6 +192,7 @@ class DigestService:
                         pool,
                         cache=cache,
                         routes=routes.get(chat.id),
+                        rules=rules.get(chat.id, ()),
                         muted=muted.get(chat.id, frozenset()),
                     )
                     for chat in chats[start : start + self.batch]
@@ -193,11 +211,15 @@ class DigestService:
             chat = await self.chats.get(chat_id)
             if chat is None:
                 return 0
-            pool = await self._pool(chat.cursor_article_id)
-            first = await self._first_pool([chat], pool, now)
+            rules = await self._chat_rules(chat_id)
+            index = RuleIndex(rules)
+            pool = await self._pool(chat.cursor_article_id, index)
+            first = await self._first_pool([chat], pool, now, index)
             routes = await self.routing.routes(chat_id)
             muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
-            plan = self._plan(chat, "manual", now, pool, routes=routes, first=first, muted=muted)
+            plan = self._plan(
+                chat, "manual", now, pool, routes=routes, first=first, rules=rules, muted=muted
+            )
             if not plan.parts:
                 plan = _without_record(plan)
             await self._record([plan], now)
@@ -209,14 +231,19 @@ class DigestService:
         if chat is None:
             return []
         # first polls included: /latest is "what is there", not "what is new for me"
+        rules = [] if topic else await self._chat_rules(chat_id)
+        articles = await self.articles.newest(max(500, limit * 50))
         pool = DigestPool(
-            await self.articles.newest(max(500, limit * 50)), self.topic_order, with_backfill=True
+            articles,
+            self.topic_order,
+            with_backfill=True,
+            rule_hits=await self._rule_hits(articles, RuleIndex(rules)),
         )
         muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
         if topic:
             filt = DigestFilter((topic,), chat.countries, muted_feeds=muted)
         else:
-            filt = DigestFilter(chat.topics, chat.countries, chat.all_sources, muted)
+            filt = _filter(chat, rules, muted)
         digest = pool.latest(filt, limit=limit)
         return self._render(
             chat, digest, self.clock(), title=t(chat.language, "digest.latest_title")
@@ -229,22 +256,47 @@ class DigestService:
         if chat is None:
             raise LookupError(f"chat {chat_id} is not subscribed")
         now = self.clock()
-        pool = await self._pool(chat.cursor_article_id)
-        first = await self._first_pool([chat], pool, now)
+        rules = await self._chat_rules(chat_id)
+        index = RuleIndex(rules)
+        pool = await self._pool(chat.cursor_article_id, index)
+        first = await self._first_pool([chat], pool, now, index)
         routes = await self.routing.routes(chat_id)
         muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
-        plan = self._plan(chat, "manual", now, pool, routes=routes, first=first, muted=muted)
+        plan = self._plan(
+            chat, "manual", now, pool, routes=routes, first=first, rules=rules, muted=muted
+        )
         return list(plan.parts)
 
     # -- internals
 
-    async def _pool(self, after_id: int) -> DigestPool:
-        return DigestPool(
-            await self.articles.above(after_id, limit=self.pool_limit), self.topic_order
-        )
+    async def _pool(self, after_id: int, index: RuleIndex | None = None) -> DigestPool:
+        articles = await self.articles.above(after_id, limit=self.pool_limit)
+        hits = await self._rule_hits(articles, index)
+        return DigestPool(articles, self.topic_order, rule_hits=hits)
+
+    async def _rules_for(self, chat_ids: Iterable[int]) -> dict[int, list[ChatRule]]:
+        stored = await self.rules.for_chats(chat_ids)
+        return {c: [ChatRule.from_stored(r) for r in rules] for c, rules in stored.items()}
+
+    async def _chat_rules(self, chat_id: int) -> list[ChatRule]:
+        return [ChatRule.from_stored(r) for r in await self.rules.list(chat_id)]
+
+    async def _rule_hits(
+        self, articles: Sequence[Article], index: RuleIndex | None
+    ) -> dict[int, list[int]]:
+        """{rule id: matching article ids}: the pool's stored terms read once, only if some
+        chat of this pass has rules."""
+        if index is None or not index.count or not articles:
+            return {}
+        terms = await self.rules.terms(a.id for a in articles)
+        return index.match_all(terms, {a.id: a.countries for a in articles})
 
     async def _first_pool(
-        self, chats: Sequence[Chat], pool: DigestPool, now: datetime
+        self,
+        chats: Sequence[Chat],
+        pool: DigestPool,
+        now: datetime,
+        index: RuleIndex | None = None,
     ) -> _FirstPool | None:
         """The pool for the chats that never got a digest: what is new for them plus what was
         published in the last 24 hours (first polls included); None if there are none."""
@@ -260,7 +312,10 @@ class DigestService:
         )
         merged = {a.id: a for a in recent}
         merged.update((a.id, a) for a in newer if a.id <= up_to)
-        return _FirstPool(DigestPool(merged.values(), self.topic_order, with_backfill=True), since)
+        articles = list(merged.values())
+        hits = await self._rule_hits(articles, index)
+        first_pool = DigestPool(articles, self.topic_order, with_backfill=True, rule_hits=hits)
+        return _FirstPool(first_pool, since)
 
     async def _record(self, plans: list[DigestPlan], now: datetime) -> None:
         await self.outbox.record_digests(plans, now)
@@ -286,9 +341,10 @@ class DigestService:
         chat: Chat,
         pool: DigestPool,
         first: _FirstPool | None = None,
+        rules: Sequence[ChatRule] = (),
         muted: frozenset[int] = frozenset(),
     ) -> Digest:
-        filt = DigestFilter(chat.topics, chat.countries, chat.all_sources, muted)
+        filt = _filter(chat, rules, muted)
         if first is not None and chat.first_digest_at is None:
             return first.pool.select(
                 filt, after_id=chat.cursor_article_id, cap=self.cap, since=first.since
@@ -321,7 +377,8 @@ class DigestService:
         cache: dict,
         routes: Mapping[str, int] | None,
         first: _FirstPool | None = None,
-        muted: Mapping[int, frozenset[int]] | None = None,
+        rules: Sequence[ChatRule] = (),
+        muted: frozenset[int] = frozenset(),
     ) -> DigestPlan:
         next_at = next_slot_after(self._schedule(chat), now)
         if is_catch_up_too_old(slot, now):
@@ -339,9 +396,17 @@ class DigestService:
                 next_slot_at=next_at,
             )
         plan = self._plan(
-            chat, "scheduled", slot, pool, now=now, cache=cache, routes=routes, first=first,
-            muted=(muted or {}).get(chat.id, frozenset()),
-        )  # fmt: skip
+            chat,
+            "scheduled",
+            slot,
+            pool,
+            now=now,
+            cache=cache,
+            routes=routes,
+            first=first,
+            rules=rules,
+            muted=muted,
+        )
         return replace(plan, last_slot_at=slot, next_slot_at=next_at)
 
     def _plan(
@@ -355,9 +420,10 @@ class DigestService:
         cache: dict | None = None,
         routes: Mapping[str, int] | None = None,
         first: _FirstPool | None = None,
+        rules: Sequence[ChatRule] = (),
         muted: frozenset[int] = frozenset(),
     ) -> DigestPlan:
-        digest = self._digest(chat, pool, first, muted)
+        digest = self._digest(chat, pool, first, rules, muted)
         # a forum chat: each thread gets its own messages (header + its sections), in order
         split = split_digest(digest, routes or {}, chosen=chat.topics, topic_order=self.topic_order)
         threaded = [
@@ -395,6 +461,15 @@ class DigestService:
             preview_part=preview_part,
             rich=rich,
         )
+
+
+def _filter(
+    chat: Chat, rules: Sequence[ChatRule], muted: frozenset[int] = frozenset()
+) -> DigestFilter:
+    refs = tuple(RuleRef(r.id, r.text) for r in rules)
+    return DigestFilter(
+        chat.topics, chat.countries, chat.all_sources, rules=refs, muted_feeds=muted
+    )
 
 
 def _without_record(plan: DigestPlan) -> DigestPlan:
