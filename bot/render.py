@@ -261,9 +261,11 @@ def rich_block_count(rich_html: str) -> int:
     return sum(1 for tag in _OPEN_TAG.findall(rich_html) if tag in RICH_BLOCK_TAGS)
 
 
-def rich_item(item: DigestItem, labels: Labels, zone: tzinfo, now: datetime) -> str:
+def rich_item(
+    item: DigestItem, labels: Labels, zone: tzinfo, now: datetime, reason: str | None = None
+) -> str:
     """One story as a collapsible block: the title always shown; lead, source with the link,
-    time, countries and the other agencies inside."""
+    time, countries, what brought it (a rule or topic) and the other agencies inside."""
     article = item.article
     title = html.escape(shorten(article.title, TITLE_LIMIT) or "…")
     source = html.escape(shorten(article.source, SOURCE_LIMIT))
@@ -281,6 +283,8 @@ def rich_item(item: DigestItem, labels: Labels, zone: tzinfo, now: datetime) -> 
         countries.append(f"+{len(article.countries) - COUNTRY_LIMIT}")
     if countries:
         meta.append(html.escape(", ".join(countries)))
+    if reason:
+        meta.append(html.escape(reason))
     inner = []
     lead = shorten(article.lead, LEAD_LIMIT)
     if lead:
@@ -317,10 +321,11 @@ def render_rich_digest(
     reserve_text, reserve_blocks = 64, 1
     left_out = digest.more
     for section in digest.sections:
-        name = f"<h4>{html.escape(_section_title(section.topic, labels))}</h4>"
+        name = f"<h4>{html.escape(_section_title(section, labels))}</h4>"
+        reason = item_reason(section, labels) if digest.marked else None
         name_len, shown_in_section = telegram_length(name), 0
         for item in section.items:
-            story = rich_item(item, labels, zone, now)
+            story = rich_item(item, labels, zone, now, reason)
             cost_text = telegram_length(story) + (0 if shown_in_section else name_len)
             cost_blocks = rich_block_count(story) + (0 if shown_in_section else 1)
             if (
