@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakebotapi import FakeBotAPI, Failure, Request
+from tests.fakebotapi import Failure, FakeBotAPI, Request
 
 START = datetime(2025, 6, 1, 6, tzinfo=UTC)
 
