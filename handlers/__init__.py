@@ -30,6 +30,7 @@ from handlers import (
     membership,
     onboarding,
     quiet,
+    rules,
     schedule,
     search,
     settings,
@@ -66,6 +67,7 @@ def get_routers(admin_ids: frozenset[int]) -> list[Router]:
         quiet,
         digest,
         search,
+        rules,
     )
     return [
         errors.make_router(),
