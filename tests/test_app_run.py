@@ -22,12 +22,13 @@ from storage.feeds import FeedRepo
 from tests.cli_env import SAMPLES, CliEnv, cli, make_env, start, with_new_item
 from tests.fakebotapi import TOKEN, FakeBotAPI
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(300)
 
 USER = 4242
 KHOVAR = (SAMPLES / "khovar.xml").read_bytes()
 SEED_TITLE = "Представители внешнеполитических ведомств стран СНГ обсудили"
 NEW_TITLE = "Министры иностранных дел СНГ обсудили права человека в ООН"
+STARTUP = 90  # seconds for a child to come up: a hang guard on a loaded machine, not a speed check
 
 
 class CountingBotAPI(FakeBotAPI):
@@ -73,9 +74,10 @@ class Child:
         await eventually(
             lambda: len(self.server.calls("setMyCommands")) > calls_before or self.exited(),
             "setMyCommands",
+            STARTUP,
         )
         await eventually(
-            lambda: self.server.long_polls > polls_before or self.exited(), "getUpdates"
+            lambda: self.server.long_polls > polls_before or self.exited(), "getUpdates", STARTUP
         )
         assert not self.exited(), self.output()
 
