@@ -29,6 +29,8 @@ from handlers import (
     fallback,
     membership,
     onboarding,
+    quiet,
+    rules,
     schedule,
     search,
     settings,
@@ -62,8 +64,10 @@ def get_routers(admin_ids: frozenset[int]) -> list[Router]:
         schedule,
         timezone,
         settings,
+        quiet,
         digest,
         search,
+        rules,
     )
     return [
         errors.make_router(),
