@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from bot import app
 from bot.settings import Settings
+from storage.instance import AlreadyRunningError
 from storage.migrations import NewerDatabaseError
 
 
@@ -66,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except NewerDatabaseError as exc:
         print(f"database error: {exc}", file=sys.stderr)
+        return 1
+    except AlreadyRunningError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
