@@ -29,6 +29,7 @@ from handlers import (
     fallback,
     membership,
     onboarding,
+    replies,
     schedule,
     search,
     settings,
@@ -105,6 +106,7 @@ def build_dispatcher(
         clock=clock,
         **extra,
     )
+    replies.install(dp)
     dp.update.outer_middleware(ChatContextMiddleware())
     dp.include_routers(*get_routers(settings.admin_ids))
     return dp
