@@ -30,6 +30,9 @@ SEED_TITLE = "Представители внешнеполитических в
 NEW_TITLE = "Министры иностранных дел СНГ обсудили права человека в ООН"
 
 
+STARTUP_TIMEOUT = 90.0
+
+
 class CountingBotAPI(FakeBotAPI):
     """The fake Bot API, also counting getUpdates calls (which it does not record)."""
 
@@ -70,12 +73,16 @@ class Child:
         calls_before = len(self.server.calls("setMyCommands"))
         polls_before = self.server.long_polls
         self.proc = await start(self.env, "run", log=self.log)
+        # A bound, not a speed check: importing aiogram alone takes over 10 s on a busy machine.
         await eventually(
             lambda: len(self.server.calls("setMyCommands")) > calls_before or self.exited(),
             "setMyCommands",
+            timeout=STARTUP_TIMEOUT,
         )
         await eventually(
-            lambda: self.server.long_polls > polls_before or self.exited(), "getUpdates"
+            lambda: self.server.long_polls > polls_before or self.exited(),
+            "getUpdates",
+            timeout=STARTUP_TIMEOUT,
         )
         assert not self.exited(), self.output()
 
