@@ -18,7 +18,7 @@ from bot.parse import ParseError, parse_feed
 from bot.searchterms import index_terms
 from storage.articles import ArticleRepo, NewArticle
 from storage.feeds import FeedRepo, PollSuccess
-from storage.models import ArticleDraft, Feed
+from storage.models import ArticleDraft, Feed, cap_title
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class Ingestor:
     def _prepare(self, result: FetchResult, source: str | None, now: datetime) -> _Prepared:
         """CPU work off the event loop: parse and normalize every entry."""
         parsed = parse_feed(result.body, url=result.url, headers=result.headers)
-        name = source or parsed.title or result.url
+        name = cap_title(source or parsed.title or result.url) or result.url
         seen: set[str] = set()
         repeated = repeated_identifiers(parsed.entries)
         drafts = []
