@@ -30,6 +30,7 @@ from handlers import (
     membership,
     onboarding,
     replies,
+    rules,
     schedule,
     search,
     settings,
@@ -65,6 +66,7 @@ def get_routers(admin_ids: frozenset[int]) -> list[Router]:
         settings,
         digest,
         search,
+        rules,
     )
     return [
         errors.make_router(),
