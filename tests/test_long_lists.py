@@ -166,7 +166,7 @@ async def test_chats_bans_audit_and_stats_with_hostile_data(admin_env):
                                      username=None, language="en", timezone="UTC", now=NOW)  # fmt: skip
     for i in range(60):
         await admin_env.access.ban(5000 + i, by=ADMIN, reason="R" * 3000, now=NOW)
-    for i in range(20):
+    for _ in range(20):
         await admin_env.audit.record(ADMIN, "feed.rename", now=NOW, target="https://x/" + "u" * 3000,
                                      details=HUGE)  # fmt: skip
     rows = [
