@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(days=1)
 DEACTIVATE_AFTER_ERRORS = 20  # with back-off doubling to a day, about two weeks of failures
+# An undated entry (no date to compare) with the title and text of one stored this recently is
+# the same entry under a rotated guid/link: see storage.articles.ArticleRepo.same_entries.
+UNDATED_REPEAT_WINDOW = timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,7 @@ class Ingestor:
         keys = [d.key for d in prepared.drafts]
         known = await self.articles.known_keys(feed.id, keys)
         fresh = [d for d in prepared.drafts if d.key not in known]
+        fresh = await self._without_repeats(feed, fresh, now)
         items = await self._understand(fresh, now)
         ok = self._success(
             feed,
@@ -177,6 +181,31 @@ class Ingestor:
             if draft is not None:
                 drafts.append(draft)
         return _Prepared(parsed.title, parsed.link, parsed.language, drafts)
+
+    async def _without_repeats(
+        self, feed: Feed, drafts: list[ArticleDraft], now: datetime
+    ) -> list[ArticleDraft]:
+        """Drop entries this feed already gave under other keys, and repeats within the batch
+        (storage.articles.ArticleRepo.same_entries has the rule)."""
+        if not drafts:
+            return drafts
+        stored = await self.articles.same_entries(
+            feed.id, drafts, undated_since=now - UNDATED_REPEAT_WINDOW
+        )
+        kept, seen = [], set()
+        for d in drafts:
+            mark = (
+                " ".join(d.title.casefold().split()),
+                d.published_at if d.dated else " ".join(d.summary.casefold().split()),
+            )
+            if d.key in stored or mark in seen:
+                continue
+            seen.add(mark)
+            kept.append(d)
+        if len(kept) < len(drafts):
+            log.info("%s: %d entries already stored under other guids/links",
+                     feed.url, len(drafts) - len(kept))  # fmt: skip
+        return kept
 
     async def _understand(self, drafts: list[ArticleDraft], now: datetime) -> list[NewArticle]:
         if not drafts:

@@ -60,6 +60,7 @@ class ArticleDraft:
     image_url: str | None
     source: str
     published_at: datetime
+    dated: bool = True  # False: the feed gave no usable date; published_at is the fetch time
 
 
 @dataclass(frozen=True, slots=True)
