@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -140,7 +141,11 @@ class Sender:
     def start(self) -> None:
         if self._task is None:
             self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="outbox-sender")
+            # A fresh context: even if started while a handler runs, the loop and its sends are
+            # never inside handlers.replies' reply scope — 429s here are this engine's to handle.
+            self._task = asyncio.create_task(
+                self._run(), name="outbox-sender", context=contextvars.Context()
+            )
 
     async def stop(self, grace: float = 8.0) -> None:
         """Stop taking new messages, let in-flight sends finish, try once more to record what

@@ -18,12 +18,15 @@ from bot.parse import ParseError, parse_feed
 from bot.searchterms import index_terms
 from storage.articles import ArticleRepo, NewArticle
 from storage.feeds import FeedRepo, PollSuccess
-from storage.models import ArticleDraft, Feed
+from storage.models import ArticleDraft, Feed, cap_title
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(days=1)
 DEACTIVATE_AFTER_ERRORS = 20  # with back-off doubling to a day, about two weeks of failures
+# An undated entry (no date to compare) with the title and text of one stored this recently is
+# the same entry under a rotated guid/link: see storage.articles.ArticleRepo.same_entries.
+UNDATED_REPEAT_WINDOW = timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,7 @@ class Ingestor:
         keys = [d.key for d in prepared.drafts]
         known = await self.articles.known_keys(feed.id, keys)
         fresh = [d for d in prepared.drafts if d.key not in known]
+        fresh = await self._without_repeats(feed, fresh, now)
         items = await self._understand(fresh, now)
         ok = self._success(
             feed,
@@ -163,7 +167,7 @@ class Ingestor:
     def _prepare(self, result: FetchResult, source: str | None, now: datetime) -> _Prepared:
         """CPU work off the event loop: parse and normalize every entry."""
         parsed = parse_feed(result.body, url=result.url, headers=result.headers)
-        name = source or parsed.title or result.url
+        name = cap_title(source or parsed.title or result.url) or result.url
         seen: set[str] = set()
         repeated = repeated_identifiers(parsed.entries)
         drafts = []
@@ -177,6 +181,31 @@ class Ingestor:
             if draft is not None:
                 drafts.append(draft)
         return _Prepared(parsed.title, parsed.link, parsed.language, drafts)
+
+    async def _without_repeats(
+        self, feed: Feed, drafts: list[ArticleDraft], now: datetime
+    ) -> list[ArticleDraft]:
+        """Drop entries this feed already gave under other keys, and repeats within the batch
+        (storage.articles.ArticleRepo.same_entries has the rule)."""
+        if not drafts:
+            return drafts
+        stored = await self.articles.same_entries(
+            feed.id, drafts, undated_since=now - UNDATED_REPEAT_WINDOW
+        )
+        kept, seen = [], set()
+        for d in drafts:
+            mark = (
+                " ".join(d.title.casefold().split()),
+                d.published_at if d.dated else " ".join(d.summary.casefold().split()),
+            )
+            if d.key in stored or mark in seen:
+                continue
+            seen.add(mark)
+            kept.append(d)
+        if len(kept) < len(drafts):
+            log.info("%s: %d entries already stored under other guids/links",
+                     feed.url, len(drafts) - len(kept))  # fmt: skip
+        return kept
 
     async def _understand(self, drafts: list[ArticleDraft], now: datetime) -> list[NewArticle]:
         if not drafts:

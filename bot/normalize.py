@@ -91,9 +91,10 @@ def _entry_key(
     return key
 
 
-def _published(entry: Mapping[str, Any], now: datetime) -> datetime:
+def _published(entry: Mapping[str, Any], now: datetime) -> tuple[datetime, bool]:
     """First of published/updated/created that parses; `now` when none does, when it lies more
-    than FUTURE_TOLERANCE ahead (server clock or zone wrong), or is before OLDEST_PLAUSIBLE."""
+    than FUTURE_TOLERANCE ahead (server clock or zone wrong), or is before OLDEST_PLAUSIBLE.
+    The flag says whether the date came from the feed (False: it is `now`)."""
     for name in _DATE_FIELDS:
         parsed = entry.get(name + "_parsed")
         if not parsed:
@@ -104,12 +105,12 @@ def _published(entry: Mapping[str, Any], now: datetime) -> datetime:
             continue
         if when > now + FUTURE_TOLERANCE:
             log.debug("entry date %s is in the future, using now", when)
-            return now
+            return now, False
         if when < OLDEST_PLAUSIBLE:
             log.debug("entry date %s is implausibly old, using now", when)
-            return now
-        return when
-    return now
+            return now, False
+        return when, True
+    return now, False
 
 
 def _raw_date(entry: Mapping[str, Any]) -> str:
@@ -215,6 +216,7 @@ def normalize_entry(
     guid = None if entry.get("id") in repeated else _usable_guid(entry.get("id"), feed_url)
     key_url = None if link in repeated else url
     key = _entry_key(guid, key_url, title, _raw_date(entry), seen_keys)
+    published_at, dated = _published(entry, now)
     return ArticleDraft(
         key=key,
         url=url,
@@ -223,5 +225,6 @@ def normalize_entry(
         lead=extract_lead(summary, LEAD_MAX),
         image_url=_image_url(entry, feed_url),
         source=source,
-        published_at=_published(entry, now),
+        published_at=published_at,
+        dated=dated,
     )

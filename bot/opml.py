@@ -17,7 +17,7 @@ from email.utils import format_datetime
 from bot.fetch import FetchError, check_feed_url
 
 MAX_OPML_BYTES = 2 * 1024 * 1024
-MAX_OUTLINES = 5000
+MAX_OUTLINES = 5000  # <outline> elements of any kind (categories count too), as the README says
 _DECLARATION = re.compile(r"<!(?!--|\[CDATA\[)", re.IGNORECASE)
 
 
@@ -60,13 +60,15 @@ def parse_opml(data: bytes) -> OpmlImport:
         raise OpmlError(f"not well-formed XML: {exc}") from exc
     if _local(root.tag) != "opml":
         raise OpmlError(f"not an OPML document (root element <{_local(root.tag)}>)")
+    outlines = [element for element in root.iter() if _local(element.tag) == "outline"]
+    if len(outlines) > MAX_OUTLINES:
+        raise OpmlError(
+            f"{len(outlines)} outlines, more than the limit of {MAX_OUTLINES}: "
+            "split the file and import the parts one by one"
+        )
     feeds: dict[str, OpmlFeed] = {}
     skipped: list[tuple[str, str]] = []
-    for count, outline in enumerate(root.iter()):
-        if count > MAX_OUTLINES * 2:
-            raise OpmlError(f"more than {MAX_OUTLINES} outlines")
-        if _local(outline.tag) != "outline":
-            continue
+    for outline in outlines:
         attrs = {k.lower(): v for k, v in outline.attrib.items()}
         raw = (attrs.get("xmlurl") or "").strip()
         if not raw:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
@@ -71,6 +71,26 @@ def telegram_length(text_html: str) -> int:
 
 def fits(text_html: str, limit: int = TELEGRAM_LIMIT) -> bool:
     return len(text_html) <= limit and telegram_length(text_html) <= limit
+
+
+def pack(blocks: Iterable[str], header: str, sep: str = "\n\n") -> list[str]:
+    """Blocks joined into as few messages as fit Telegram's limit (a block is never split).
+
+    Every list of stored data goes through here. A block too long even alone (it should not
+    happen: titles are capped when stored) goes out as its visible text, cut, rather than
+    making Telegram refuse the whole message.
+    """
+    parts, current = [], header
+    for block in blocks:
+        if not fits(block):
+            block = html.escape(shorten(html.unescape(_TAG.sub("", block)), TELEGRAM_LIMIT // 2))
+        candidate = f"{current}{sep}{block}"
+        if not fits(candidate):
+            parts.append(current)
+            candidate = block
+        current = candidate
+    parts.append(current)
+    return parts
 
 
 def shorten(text: str, limit: int) -> str:

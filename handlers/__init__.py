@@ -30,6 +30,7 @@ from handlers import (
     membership,
     onboarding,
     quiet,
+    replies,
     rules,
     schedule,
     search,
@@ -109,6 +110,7 @@ def build_dispatcher(
         clock=clock,
         **extra,
     )
+    replies.install(dp)
     dp.update.outer_middleware(ChatContextMiddleware())
     dp.include_routers(*get_routers(settings.admin_ids))
     return dp

@@ -13,6 +13,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.render import pack, shorten
 from bot.texts import t
 from handlers.admin_callbacks import AuditCb, DecisionCb
 from handlers.admin_gate import decision_keyboard
@@ -23,6 +24,9 @@ from storage.audit import AuditLog
 log = logging.getLogger(__name__)
 
 AUDIT_PAGE = 15
+TAIL_SHOWN = 80  # characters of an audit entry's target and of its details: 15 entries fit one page
+BANS_SHOWN = 50
+REASON_SHOWN = 120
 MAX_INVITE_USES = 1000
 
 
@@ -162,12 +166,15 @@ async def cmd_bans(message: Message, lang: str, access: AccessRepo) -> None:
     if not bans:
         await message.answer(t(lang, "admin.bans_empty"))
         return
-    lines = [t(lang, "admin.bans_header")]
-    lines += [
-        f"<code>{b.subject_id}</code> {b.banned_at:%Y-%m-%d} {html.escape(b.reason or '')}"
-        for b in bans[:50]
+    lines = [
+        f"<code>{b.subject_id}</code> {b.banned_at:%Y-%m-%d} "
+        + html.escape(shorten(b.reason or "", REASON_SHOWN))
+        for b in bans[:BANS_SHOWN]
     ]
-    await message.answer("\n".join(lines))
+    if len(bans) > BANS_SHOWN:
+        lines.append(t(lang, "admin.bans_more", n=len(bans) - BANS_SHOWN))
+    for part in pack(lines, t(lang, "admin.bans_header"), sep="\n"):
+        await message.answer(part)
 
 
 async def audit_page(lang: str, page: int, audit: AuditLog):  # type: ignore[no-untyped-def]
@@ -179,7 +186,8 @@ async def audit_page(lang: str, page: int, audit: AuditLog):  # type: ignore[no-
     entries = await audit.recent(limit=AUDIT_PAGE, offset=page * AUDIT_PAGE)
     lines = [t(lang, "admin.audit_header", page=page + 1, pages=count)]
     for e in entries:
-        tail = " ".join(html.escape(x) for x in (e.target, e.details) if x)
+        # One page is one (edited) message: each entry's free text is kept short.
+        tail = " ".join(html.escape(shorten(x, TAIL_SHOWN)) for x in (e.target, e.details) if x)
         lines.append(
             f"{e.at:%Y-%m-%d %H:%M} <code>{e.actor_id}</code> <b>{html.escape(e.action)}</b> {tail}".rstrip()
         )

@@ -14,6 +14,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.classify import Classifier
+from bot.render import shorten
 from bot.settings import Settings
 from bot.texts import t
 from handlers.admin_callbacks import ChatAct, ChatCb
@@ -63,7 +64,7 @@ async def chats_page(lang: str, page: int, chats: ChatRepo, access: AccessRepo):
     for c in shown:
         lines.append(t(lang, "admin.chat_line", icon=_ICONS.get(c.status, "•"), id=c.id,
                        kind=t(lang, f"admin.kind_{c.type}"),
-                       title=html.escape(c.title or (f"@{c.username}" if c.username else "")),
+                       title=html.escape(shorten(c.title or (f"@{c.username}" if c.username else ""), 80)),
                        banned=t(lang, "admin.chat_banned_mark") if c.id in banned else ""))  # fmt: skip
     return "\n".join(lines), chats_keyboard(lang, shown, page, count)
 

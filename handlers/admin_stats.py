@@ -15,6 +15,7 @@ from aiogram.types import BufferedInputFile, Message
 from bot.chart import Series, legend, stacked_bar_chart
 from bot.classify import Classifier
 from bot.health import format_rate
+from bot.render import SOURCE_LIMIT, shorten
 from bot.texts import t
 from handlers.views import topic_choices
 from storage.stats import StatsRepo
@@ -63,7 +64,10 @@ async def cmd_stats(
     sources = await stats.articles_per_source(since)
     if sources:
         text += "\n\n" + t(lang, "admin.stats_sources", days=DAYS) + "\n"
-        text += "\n".join(f"{html.escape(name)}: {count}" for name, count in sources[:MAX_SOURCES])
+        text += "\n".join(
+            f"{html.escape(shorten(name, SOURCE_LIMIT))}: {count}"
+            for name, count in sources[:MAX_SOURCES]
+        )
     await message.answer(text)
     series = _topic_series(await stats.articles_per_day_by_topic(since), days, classifier, lang)
     if series:

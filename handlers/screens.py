@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ForceReply, InlineKeyboardMarkup, Message
 
 from bot.classify import Classifier
@@ -34,12 +33,9 @@ async def show(
     """Edit the message whose button was pressed; send a new one for a command (or if too old)."""
     if isinstance(target, CallbackQuery):
         if isinstance(target.message, Message):
-            try:
-                await target.message.edit_text(text, reply_markup=markup)
-            except TelegramBadRequest as exc:
-                # A double tap re-renders the same screen; Telegram refuses an identical edit.
-                if "message is not modified" not in exc.message:
-                    raise
+            # A double tap re-renders the same screen; the identical edit Telegram refuses
+            # counts as done (handlers.replies), like every edit's.
+            await target.message.edit_text(text, reply_markup=markup)
             return
         if target.message is None:
             return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 from typing import Protocol
@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.classify import Classifier
 from bot.digest import DigestItem
-from bot.render import CountryNames, Labels, fits, render_item
+from bot.render import CountryNames, Labels, pack, render_item
 from bot.schedule import zone_for
 from bot.texts import t
 from handlers.callbacks import MuteCb
@@ -37,19 +37,6 @@ class ArticleSearch(Protocol):
     """The search service the composition root provides (lemmas/stems over `article_search`)."""
 
     async def search(self, query: str, limit: int) -> list[Article]: ...
-
-
-def pack(blocks: Iterable[str], header: str, sep: str = "\n\n") -> list[str]:
-    """Blocks joined into as few messages as fit Telegram's limit (a block is never split)."""
-    parts, current = [], header
-    for block in blocks:
-        candidate = f"{current}{sep}{block}"
-        if not fits(candidate):
-            parts.append(current)
-            candidate = block
-        current = candidate
-    parts.append(current)
-    return parts
 
 
 async def cmd_search(

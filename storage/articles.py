@@ -83,6 +83,41 @@ class ArticleRepo:
             known.update(r[0] for r in rows)
         return known
 
+    async def same_entries(
+        self, feed_id: int, drafts: Sequence[ArticleDraft], *, undated_since: datetime
+    ) -> set[str]:
+        """Keys of `drafts` that are entries this feed already gave under another guid and link.
+
+        The rule (a feed that rotates guids and adds a session parameter to every link on each
+        poll must not bring the same stories back): the same feed, the same title and the same
+        publication time is the same entry — a daily "Briefing" is another entry each day, as
+        its date differs. An entry without a date has no time to compare: the same title and
+        the same text, stored since `undated_since` (a few days), is the same entry; a new text
+        under an old title is new.
+        """
+        if not drafts:
+            return set()
+        dated = [d for d in drafts if d.dated]
+        undated = [d for d in drafts if not d.dated]
+        stored: set[tuple[str, str]] = set()
+        for chunk in _chunks(sorted({to_db(d.published_at) for d in dated}), 500):
+            rows = await self.db.fetchall(
+                "SELECT title, published_at FROM articles WHERE feed_id = ? AND published_at IN"
+                f" ({','.join('?' * len(chunk))})",
+                (feed_id, *chunk),
+            )
+            stored.update((_same(r[0]), r[1]) for r in rows)
+        texts: set[tuple[str, str]] = set()
+        if undated:
+            rows = await self.db.fetchall(
+                "SELECT title, summary FROM articles WHERE feed_id = ? AND published_at >= ?",
+                (feed_id, to_db(undated_since)),
+            )
+            texts = {(_same(r[0]), _same(r[1])) for r in rows}
+        same = {d.key for d in dated if (_same(d.title), to_db(d.published_at)) in stored}
+        same |= {d.key for d in undated if (_same(d.title), _same(d.summary)) in texts}
+        return same
+
     async def store_poll(
         self,
         feed_id: int,
@@ -286,3 +321,12 @@ async def _ids_by_url(conn: Any, urls: Sequence[str]) -> dict[str, int]:
             async for row in cur:
                 found[row[0]] = row[1]
     return found
+
+
+def _same(text: str | None) -> str:
+    """Titles and texts compared case- and spacing-blind."""
+    return " ".join((text or "").casefold().split())
+
+
+def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

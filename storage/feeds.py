@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database
-from storage.models import Feed
+from storage.models import Feed, cap_title
 from storage.timefmt import from_db, to_db
 
 
@@ -71,7 +71,7 @@ class FeedRepo:
             raise FeedExistsError(url)
         feed_id = await self.db.execute(
             "INSERT INTO feeds (url, custom_title, created_at, next_poll_at) VALUES (?, ?, ?, ?)",
-            (url, title, to_db(now), to_db(first_poll_at or now)),
+            (url, cap_title(title), to_db(now), to_db(first_poll_at or now)),
         )
         feed = await self.get(feed_id)
         assert feed is not None
@@ -121,7 +121,9 @@ class FeedRepo:
         )
 
     async def rename(self, feed_id: int, title: str | None) -> None:
-        await self.db.execute("UPDATE feeds SET custom_title = ? WHERE id = ?", (title, feed_id))
+        await self.db.execute(
+            "UPDATE feeds SET custom_title = ? WHERE id = ?", (cap_title(title), feed_id)
+        )
 
     async def schedule_now(self, feed_id: int, now: datetime) -> None:
         await self.db.execute(
@@ -180,7 +182,7 @@ async def write_success(conn: Any, feed_id: int, ok: PollSuccess, *, initial_don
     ]
     optional: Sequence[tuple[str, Any]] = (
         ("body_hash", ok.body_hash),
-        ("title", ok.title),
+        ("title", cap_title(ok.title)),
         ("site_url", ok.site_url),
         ("language", ok.language),
         ("url", ok.moved_to),

@@ -30,7 +30,22 @@ class Feed:
 
     @property
     def display_name(self) -> str:
-        return self.custom_title or self.title or self.url
+        # Titles are capped when stored; a URL (the fallback) is capped here.
+        return cap_title(self.custom_title or self.title or self.url) or self.url
+
+
+FEED_TITLE_LIMIT = 200  # characters; a feed's name is a label on lists, never a paragraph
+
+
+def cap_title(title: str | None, limit: int = FEED_TITLE_LIMIT) -> str | None:
+    """A feed title as stored: at most `limit` characters, the cut marked with "…".
+
+    Feeds are outside input: a 5,000-character <title> would otherwise make every list that
+    names the feed (/sources, /feeds, /stats) too long for one Telegram message.
+    """
+    if title is None or len(title) <= limit:
+        return title
+    return title[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +60,7 @@ class ArticleDraft:
     image_url: str | None
     source: str
     published_at: datetime
+    dated: bool = True  # False: the feed gave no usable date; published_at is the fetch time
 
 
 @dataclass(frozen=True, slots=True)

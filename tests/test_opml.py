@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.opml import MAX_OPML_BYTES, ExportFeed, OpmlError, build_opml, parse_opml
+from bot.opml import MAX_OPML_BYTES, MAX_OUTLINES, ExportFeed, OpmlError, build_opml, parse_opml
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -77,3 +77,25 @@ def test_export_round_trips_custom_titles():
     assert b"Sat, 01 Mar 2025 12:00:00" in data
     back = parse_opml(data)
     assert [(f.url, f.title) for f in back.feeds] == [(f.url, f.title) for f in feeds]
+
+
+def _outlines(n: int, categories: int = 0) -> bytes:
+    cats = "".join(f"<outline text='category {i}'/>" for i in range(categories))
+    feeds = "".join(
+        f"<outline text='f{i}' xmlUrl='https://feeds{i}.example/rss'/>" for i in range(n - categories)
+    )
+    return f"<opml version='2.0'><head><title>t</title></head><body>{cats}{feeds}</body></opml>".encode()
+
+
+def test_exactly_max_outlines_are_accepted_categories_included():
+    assert len(parse_opml(_outlines(MAX_OUTLINES)).feeds) == MAX_OUTLINES
+    assert len(parse_opml(_outlines(MAX_OUTLINES, categories=10)).feeds) == MAX_OUTLINES - 10
+
+
+def test_one_outline_over_the_limit_is_refused_with_counts():
+    with pytest.raises(OpmlError) as caught:
+        parse_opml(_outlines(MAX_OUTLINES + 1, categories=1))
+    assert str(caught.value) == (
+        f"{MAX_OUTLINES + 1} outlines, more than the limit of {MAX_OUTLINES}: "
+        "split the file and import the parts one by one"
+    )
