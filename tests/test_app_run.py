@@ -22,7 +22,10 @@ from storage.feeds import FeedRepo
 from tests.cli_env import SAMPLES, CliEnv, cli, make_env, start, with_new_item
 from tests.fakebotapi import TOKEN, FakeBotAPI
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
+# The child imports aiogram and loads the classifier: seconds of CPU, and several times that on
+# a shared two-core machine under load. A bound on waiting, not a speed assertion.
+START_WAIT = 45
 
 USER = 4242
 KHOVAR = (SAMPLES / "khovar.xml").read_bytes()
@@ -73,6 +76,7 @@ class Child:
         await eventually(
             lambda: len(self.server.calls("setMyCommands")) > calls_before or self.exited(),
             "setMyCommands",
+            START_WAIT,
         )
         await eventually(
             lambda: self.server.long_polls > polls_before or self.exited(), "getUpdates"
