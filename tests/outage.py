@@ -34,6 +34,11 @@ class FakeTime:
     def __init__(self, start: datetime = START) -> None:
         self.start = start
         self.elapsed = 0.0
+        self._timers: list[tuple[float, Callable[[], object]]] = []
+
+    def call_later(self, seconds: float, fn: Callable[[], object]) -> None:
+        """Run `fn` once this much test time has passed (e.g. the end of a fault)."""
+        self._timers.append((self.elapsed + seconds, fn))
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=self.elapsed)
@@ -43,6 +48,10 @@ class FakeTime:
 
     async def sleep(self, seconds: float) -> None:
         self.elapsed += max(0.0, seconds)
+        due = [t for t in self._timers if t[0] <= self.elapsed]
+        self._timers = [t for t in self._timers if t[0] > self.elapsed]
+        for _, fn in due:
+            fn()
         await asyncio.sleep(0)
 
 
@@ -54,6 +63,11 @@ class OutageBotAPI(FakeBotAPI):
         self._outage: tuple[str, float, Callable[[], float], int] | None = None
         self.down_from: float | None = None
         self.down_calls: list[Request] = []  # calls made while it was down
+        self._on_accepted: dict[int, Callable[[], object]] = {}
+
+    def on_accepted(self, n: int, fn: Callable[[], object]) -> None:
+        """Call `fn` when the `n`-th message was accepted, before the answer goes out."""
+        self._on_accepted[n] = fn
 
     def outage(self, kind: str, seconds: float, clock: Callable[[], float],
                after_sends: int = 0) -> None:  # fmt: skip
@@ -94,7 +108,12 @@ class OutageBotAPI(FakeBotAPI):
             return web.json_response(
                 {"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502
             )
-        return await super()._handle(request)
+        response = await super()._handle(request)
+        if method == "sendMessage" and self._on_accepted:
+            accepted = sum(1 for r in self.requests if r.method == "sendMessage" and r.ok)
+            if (fn := self._on_accepted.pop(accepted, None)) is not None:
+                fn()
+        return response
 
     def _take_failure(self, method: str, chat_id: Any) -> Failure | None:
         kind = self._down()

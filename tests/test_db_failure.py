@@ -36,12 +36,19 @@ class WriteLock:
     "database is locked" once the busy timeout runs out — a real SQLite failure."""
 
     def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn = sqlite3.connect(path, isolation_level=None, timeout=0)
         self.held = False
 
-    def take(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-        self.held = True
+    async def take(self) -> None:
+        # Never wait inside the event loop: the bot's own transaction may need it to finish.
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                await asyncio.sleep(0.001)
+                continue
+            self.held = True
+            return
 
     def release(self) -> None:
         if self.held:
@@ -75,7 +82,7 @@ class FailingRecords(OutboxRepo):
         if self.calls == self.at:
             self.sends_at_failure = self._sends()
             if self.mode == "locked":
-                self.lock.take()
+                await self.lock.take()
         broken = self.at <= self.calls and self.failed < self.failures
         if not broken and self.sends_at_failure is not None and self.sends_at_recovery is None:
             self.lock.release()
