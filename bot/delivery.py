@@ -51,6 +51,10 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# A recording (mark_sent) still running after this many seconds pauses new sends: the
+# database is locked or failing, and every send started meanwhile could go unrecorded.
+RECORD_STALL = 1.0
+
 @dataclass
 class DeliveryStats:
     sent: int = 0
@@ -125,6 +129,9 @@ class Sender:
         self._done_since_fetch: set[int] = set()  # outbox ids finished after the last fetch
         # Accepted by Telegram, not yet recorded: outbox id -> (Telegram message id, sent at).
         self._unrecorded: dict[int, tuple[int, datetime]] = {}
+        # Recordings under way: outbox id -> when they started (event-loop clock). One that
+        # hangs (a database locked for long) pauses new sends before it even fails.
+        self._recording: dict[int, float] = {}
         self._opened_at: datetime | None = None
         self._background: set[asyncio.Task[None]] = set()
 
@@ -184,8 +191,15 @@ class Sender:
 
     @property
     def paused(self) -> bool:
-        """No new sends start: Telegram is down, or the database cannot record sends."""
-        return self.breaker.is_open or bool(self._unrecorded)
+        """No new sends start: Telegram is down, or the database cannot record sends — or is
+        so slow to (a lock held for long) that more accepted-but-unrecorded sends could pile up."""
+        return self.breaker.is_open or bool(self._unrecorded) or self._recording_stalled()
+
+    def _recording_stalled(self) -> bool:
+        if not self._recording:
+            return False
+        oldest = min(self._recording.values())
+        return asyncio.get_running_loop().time() - oldest > RECORD_STALL
 
     # -- the loop
 
@@ -416,6 +430,7 @@ class Sender:
     async def _record_sent(self, row: OutboxMessage, message_id: int) -> None:
         """Telegram accepted it: record that, or keep it in memory so it is never sent again."""
         sent_at = self.clock()
+        self._recording[row.id] = asyncio.get_running_loop().time()
         try:
             await self.outbox.mark_sent(row.id, message_id, sent_at)
         except Exception as exc:  # disk full, I/O error, locked: whatever it is, don't resend
@@ -426,6 +441,8 @@ class Sender:
                       " until it can", row.id, exc)  # fmt: skip
             if first:
                 self._alert("admin.alert_db_write", error=str(exc)[:200])
+        finally:
+            self._recording.pop(row.id, None)
 
     def _outage_failure(self, exc: Exception) -> None:
         if self.breaker.failure():

@@ -17,6 +17,7 @@ from datetime import datetime, tzinfo
 
 from bot.digest import Digest, DigestItem, DigestSection
 from bot.texts import t
+from storage.models import Article
 
 TELEGRAM_LIMIT = 4096
 LEAD_LIMIT = 300
@@ -97,33 +98,50 @@ def render_item(
     """One item; `reason` (plain text: what brought it, see `item_reason`) ends its meta line."""
     article = item.article
     title = html.escape(shorten(article.title, TITLE_LIMIT) or "…")
-    if (
-        article.url
-        and len(article.url) <= URL_LIMIT
-        and article.url.startswith(("http://", "https://"))
-    ):
-        title = f'<a href="{html.escape(article.url, quote=True)}">{title}</a>'
+    link = _link_of(article)
+    if link:
+        title = f'<a href="{link}">{title}</a>'
     lines = [f"▪️ <b>{title}</b>"]
     lead = shorten(article.lead, LEAD_LIMIT)
     if lead:
         lines.append(html.escape(lead))
     meta = [shorten(article.source, SOURCE_LIMIT), _when(article.published_at, zone, now)]
-    countries = [
-        labels.country_names.get(code) or code.upper() for code in article.countries[:COUNTRY_LIMIT]
-    ]
-    if len(article.countries) > COUNTRY_LIMIT:
-        countries.append(f"+{len(article.countries) - COUNTRY_LIMIT}")
-    if countries:
-        meta.append(", ".join(countries))
+    if countries := _countries(article, labels):
+        meta.append(countries)
     if reason:
         meta.append(reason)
     lines.append(f"<i>{html.escape(' · '.join(meta))}</i>")
-    if item.also:
-        sources = ", ".join(shorten(s, SOURCE_LIMIT) for s in item.also[:ALSO_LIMIT])
-        if len(item.also) > ALSO_LIMIT:
-            sources += f" +{len(item.also) - ALSO_LIMIT}"
-        lines.append(f"<i>{t(labels.lang, 'digest.also', sources=html.escape(sources))}</i>")
+    if also := _also_text(item, labels):
+        lines.append(f"<i>{also}</i>")
     return "\n".join(lines)
+
+
+def _link_of(article: Article) -> str | None:
+    """The article's address, escaped for an href; None when it is not a usable web link."""
+    url = article.url
+    if url and len(url) <= URL_LIMIT and url.startswith(("http://", "https://")):
+        return html.escape(url, quote=True)
+    return None
+
+
+def _countries(article: Article, labels: Labels) -> str:
+    """Country names as plain text (escape it): the first few, then "+N"."""
+    names = [
+        labels.country_names.get(code) or code.upper() for code in article.countries[:COUNTRY_LIMIT]
+    ]
+    if len(article.countries) > COUNTRY_LIMIT:
+        names.append(f"+{len(article.countries) - COUNTRY_LIMIT}")
+    return ", ".join(names)
+
+
+def _also_text(item: DigestItem, labels: Labels) -> str:
+    """"также: …" — the other agencies of the story, escaped HTML; "" when there are none."""
+    if not item.also:
+        return ""
+    sources = ", ".join(shorten(s, SOURCE_LIMIT) for s in item.also[:ALSO_LIMIT])
+    if len(item.also) > ALSO_LIMIT:
+        sources += f" +{len(item.also) - ALSO_LIMIT}"
+    return t(labels.lang, "digest.also", sources=html.escape(sources))
 
 
 def _section_title(section: DigestSection, labels: Labels) -> str:
@@ -269,20 +287,11 @@ def rich_item(
     article = item.article
     title = html.escape(shorten(article.title, TITLE_LIMIT) or "…")
     source = html.escape(shorten(article.source, SOURCE_LIMIT))
-    if (
-        article.url
-        and len(article.url) <= URL_LIMIT
-        and article.url.startswith(("http://", "https://"))
-    ):
-        source = f'<a href="{html.escape(article.url, quote=True)}">{source or "↗"}</a>'
+    if link := _link_of(article):
+        source = f'<a href="{link}">{source or "↗"}</a>'
     meta = [source, html.escape(_when(article.published_at, zone, now))]
-    countries = [
-        labels.country_names.get(code) or code.upper() for code in article.countries[:COUNTRY_LIMIT]
-    ]
-    if len(article.countries) > COUNTRY_LIMIT:
-        countries.append(f"+{len(article.countries) - COUNTRY_LIMIT}")
-    if countries:
-        meta.append(html.escape(", ".join(countries)))
+    if countries := _countries(article, labels):
+        meta.append(html.escape(countries))
     if reason:
         meta.append(html.escape(reason))
     inner = []
@@ -290,11 +299,8 @@ def rich_item(
     if lead:
         inner.append(f"<p>{html.escape(lead)}</p>")
     inner.append(f"<p>{' · '.join(meta)}</p>")
-    if item.also:
-        sources = ", ".join(shorten(s, SOURCE_LIMIT) for s in item.also[:ALSO_LIMIT])
-        if len(item.also) > ALSO_LIMIT:
-            sources += f" +{len(item.also) - ALSO_LIMIT}"
-        inner.append(f"<p><i>{t(labels.lang, 'digest.also', sources=html.escape(sources))}</i></p>")
+    if also := _also_text(item, labels):
+        inner.append(f"<p><i>{also}</i></p>")
     return f"<details><summary><b>{title}</b></summary>{''.join(inner)}</details>"
 
 

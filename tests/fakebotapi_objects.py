@@ -122,6 +122,16 @@ class _EntityParser(HTMLParser):
         self.text.append(data)
 
 
+def _parse(text: str, allowed: frozenset[str]) -> _EntityParser:
+    """The whole text through the parser; an unclosed tag at the end is an error too."""
+    parser = _EntityParser(allowed)
+    parser.feed(text)
+    parser.close()
+    if parser.error is None and parser.stack:
+        parser.error = f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"'
+    return parser
+
+
 def check_text(text: Any, parse_mode: str | None, *, limit: int = 4096) -> str | None:
     """The Bot API's error description for a bad message text, or None when it would be accepted."""
     if not isinstance(text, str) or not text.strip():
@@ -133,11 +143,7 @@ def check_text(text: Any, parse_mode: str | None, *, limit: int = 4096) -> str |
                 return f"Bad Request: can't parse entities: unsupported entity at byte offset {i}"
             if ch == "<" and not (text[i + 1 : i + 2].isalpha() or text[i + 1 : i + 2] == "/"):
                 return f'Bad Request: can\'t parse entities: Unsupported start tag "" at byte offset {i}'
-        parser = _EntityParser()
-        parser.feed(text)
-        parser.close()
-        if parser.error is None and parser.stack:
-            parser.error = f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"'
+        parser = _parse(text, ALLOWED_TAGS)
         if parser.error:
             return f"Bad Request: can't parse entities: {parser.error}"
         visible = "".join(parser.text)
@@ -162,12 +168,7 @@ def check_rich(rich_message: Any) -> str | None:
     """The Bot API's error for a bad InputRichMessage (HTML style), or None if accepted."""
     if not isinstance(rich_message, dict) or not isinstance(rich_message.get("html"), str):
         return "Bad Request: rich message content is empty"
-    text = rich_message["html"]
-    parser = _EntityParser(ALLOWED_TAGS | RICH_TAGS)
-    parser.feed(text)
-    parser.close()
-    if parser.error is None and parser.stack:
-        parser.error = f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"'
+    parser = _parse(rich_message["html"], ALLOWED_TAGS | RICH_TAGS)
     if parser.error:
         return f"Bad Request: can't parse rich message: {parser.error}"
     if not "".join(parser.text).strip():

@@ -46,6 +46,15 @@ def ids(digest) -> list[int]:
     return [i.article.id for s in digest.sections for i in s.items]
 
 
+FILTER_ARTICLES = [
+    art(1, topics=("un",), countries=("tj",)),
+    art(2, topics=("cis", "un"), countries=("tj", "kg")),
+    art(3, topics=("cis",), countries=("by",)),
+    art(4, topics=("un",)),
+    art(5, topics=()),
+]
+
+
 @pytest.mark.parametrize(
     ("topics", "countries", "expected"),
     [
@@ -59,14 +68,7 @@ def ids(digest) -> list[int]:
     ],
 )
 def test_filters(topics, countries, expected):
-    articles = [
-        art(1, topics=("un",), countries=("tj",)),
-        art(2, topics=("cis", "un"), countries=("tj", "kg")),
-        art(3, topics=("cis",), countries=("by",)),
-        art(4, topics=("un",)),
-        art(5, topics=()),
-        art(6, topics=("un",), countries=("tj",), backfill=True),
-    ]
+    articles = [*FILTER_ARTICLES, art(6, topics=("un",), countries=("tj",), backfill=True)]
     digest = select_digest(articles, DigestFilter(topics, countries), after_id=0, topic_order=ORDER)
     assert ids(digest) == expected
     assert digest.empty == (not expected)
@@ -74,14 +76,8 @@ def test_filters(topics, countries, expected):
 
 @pytest.mark.parametrize(("countries", "expected"), [((), [3, 2, 4, 1, 5]), (("tj",), [2, 1])])
 def test_everything_from_my_sources_includes_untagged_articles_last(countries, expected):
-    articles = [
-        art(1, topics=("un",), countries=("tj",)),
-        art(2, topics=("cis", "un"), countries=("tj", "kg")),
-        art(3, topics=("cis",), countries=("by",)),
-        art(4, topics=("un",)),
-        art(5, topics=()),
-        art(6, topics=(), backfill=True),  # a feed's first poll: still not in a digest
-    ]
+    # 6: a feed's first poll, still not in a digest
+    articles = [*FILTER_ARTICLES, art(6, topics=(), backfill=True)]
     filt = DigestFilter((), countries, everything=True)
     digest = select_digest(articles, filt, after_id=0, topic_order=ORDER)
     assert ids(digest) == expected
