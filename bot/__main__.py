@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from bot import app
-from bot.settings import Settings
+from bot.settings import Settings, StartupError
 from storage.instance import AlreadyRunningError
 from storage.migrations import NewerDatabaseError
 
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewerDatabaseError as exc:
         print(f"database error: {exc}", file=sys.stderr)
         return 1
-    except AlreadyRunningError as exc:
+    except (AlreadyRunningError, StartupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

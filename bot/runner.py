@@ -11,6 +11,9 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.types import User
+from aiogram.utils.token import TokenValidationError, validate_token
 
 from bot.alerts import Alerts
 from bot.app import Core, build_digest_service, open_core, utc_now
@@ -20,7 +23,7 @@ from bot.feedcheck import FeedChecker
 from bot.preview import print_offline_preview
 from bot.scheduler import build_scheduler
 from bot.searchterms import MorphSearch
-from bot.settings import Settings
+from bot.settings import Settings, StartupError
 from handlers import build_dispatcher
 from handlers.menu import set_commands
 from storage.access import AccessRepo
@@ -63,14 +66,41 @@ async def run_bot(settings: Settings) -> int:
         print(NO_TOKEN_HELP)
         print_offline_preview(now=utc_now())
         return 0
+    try:
+        validate_token(settings.bot_token.get_secret_value())
+    except TokenValidationError:
+        raise StartupError(
+            "BOT_TOKEN is not a Telegram bot token (expected digits:letters, like "
+            "123456789:AAE...); check .env or the environment, copy it again from @BotFather"
+        ) from None
     # The lock comes before anything opens the database: a second `run` touches nothing.
     with single_instance(settings.database_path):
-        return await _run(settings)
-
-
-async def _run(settings: Settings) -> int:
-    async with open_core(settings) as core:
         bot = build_bot(settings)
+        try:
+            me = await _check_telegram(bot, settings)
+            return await _run(settings, bot, me)
+        finally:
+            await bot.session.close()  # also on every early exit: no "Unclosed client session"
+
+
+async def _check_telegram(bot: Bot, settings: Settings) -> User:
+    """getMe before anything else starts: a wrong token or URL is one clear line, not a retry log."""
+    try:
+        return await bot.get_me(request_timeout=30)
+    except TelegramUnauthorizedError:
+        raise StartupError(
+            f"Telegram refused BOT_TOKEN (401 Unauthorized at {settings.telegram_api_url}); "
+            "check the token with @BotFather (/mybots → API Token), it may have been revoked"
+        ) from None
+    except TelegramNetworkError as exc:
+        raise StartupError(
+            f"cannot reach the Telegram Bot API at {settings.telegram_api_url} ({exc.message}); "
+            "check TELEGRAM_API_URL and the network (DNS, proxy, firewall)"
+        ) from None
+
+
+async def _run(settings: Settings, bot: Bot, me: User) -> int:
+    async with open_core(settings) as core:
         sender = Sender(bot, core.db, rate=settings.delivery_rate)
         digests = build_digest_service(core, on_enqueued=sender.wake)
         admin = build_admin_services(core, bot, sender)
@@ -107,17 +137,16 @@ async def _run(settings: Settings) -> int:
             tick_seconds=settings.scheduler_tick_seconds,
         )
         try:
-            me = await bot.get_me()
             log.info("starting @%s: %d feeds", me.username, await core.feeds.count())
             await set_commands(bot)
             sender.start()
             scheduler.start()
             await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
         finally:
-            scheduler.shutdown(wait=False)
+            if scheduler.running:  # not yet started: shutdown() would mask the real error
+                scheduler.shutdown(wait=False)
             await admin.broadcaster.aclose()
             await sender.stop()
-            await bot.session.close()
     return 0
 
 

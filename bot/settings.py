@@ -10,6 +10,10 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
+class StartupError(RuntimeError):
+    """An operator mistake found at startup; its message is the one line to print."""
+
+
 class Settings(BaseSettings):
     """Built once in `main()`; never read at import time."""
 

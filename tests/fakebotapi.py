@@ -8,7 +8,7 @@ Usage::
         sent = await server.wait_sent(42, 1)       # sendMessage params sent to chat 42
 
 `fail_next(method, kind, chat_id=None, times=1, retry_after=1)` makes the next matching calls
-fail with Telegram's real error shapes (kinds: 429, 403, 400, 500, migrate, drop).
+fail with Telegram's real error shapes (kinds: 429, 401, 403, 400, 500, migrate, drop).
 """
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ ALLOWED_TAGS = frozenset(
 
 ERRORS: dict[str, tuple[int, str]] = {
     "429": (429, "Too Many Requests: retry after {retry_after}"),
+    "401": (401, "Unauthorized"),
     "403": (403, "Forbidden: bot was blocked by the user"),
     "400": (400, "Bad Request: chat not found"),
     "500": (500, "Internal Server Error"),

@@ -110,3 +110,30 @@ async def test_second_run_on_one_database_is_refused_and_kill9_leaves_no_stale_l
         await first.kill()
         if third is not None:
             await third.kill()
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("malformed token", ("BOT_TOKEN", "not a Telegram bot token", "@BotFather")),
+        ("refused token", ("Telegram refused BOT_TOKEN", "401", "@BotFather")),
+        ("unreachable API", ("cannot reach", "TELEGRAM_API_URL", "127.0.0.1:9")),
+    ],
+)
+async def test_telegram_mistakes_are_one_line_each(tmp_path, bot_api, case, words):
+    env = make_env(tmp_path, BOT_TOKEN=TOKEN, TELEGRAM_API_URL=bot_api.base_url)
+    if case == "malformed token":
+        env = env.with_vars(BOT_TOKEN="not-a-token")
+    elif case == "refused token":
+        bot_api.fail_next("getMe", "401")
+    else:
+        env = env.with_vars(TELEGRAM_API_URL="http://127.0.0.1:9")  # nothing listens there
+    result = await cli(env, "run", timeout=SLOW)
+    assert result.code != 0, result
+    line = one_line(result.err + result.out)  # no traceback, no "Unclosed client session"
+    assert line.startswith("error: "), line
+    for word in words:
+        assert word in line, line
+    assert TOKEN not in line  # the secret is never printed
+    assert bot_api.calls("getMe") == ([{}] if case == "refused token" else [])
+    assert not env.db_path.exists()  # nothing touched the database
