@@ -134,9 +134,14 @@ def check_text(text: Any, parse_mode: str | None, *, limit: int = 4096) -> str |
         if parser.error:
             return f"Bad Request: can't parse entities: {parser.error}"
         visible = "".join(parser.text)
-    if len(visible) > limit:
+    if utf16_len(visible) > limit:
         return "Bad Request: message is too long"
     return None
+
+
+def utf16_len(text: str) -> int:
+    """Telegram measures texts in UTF-16 code units: an emoji outside the BMP counts as two."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _is_entity(text: str, i: int) -> bool:
