@@ -57,8 +57,8 @@ class Classifier:
         return self.classify_tokens(self.tokenize(title, text))
 
     def classify_tokens(self, toks: Tokens) -> Classification:
-        found = self._countries.detect(toks)
-        scores = self._topics.score(toks, country_count=len(found))
+        found, spans = self._countries.detect_spans(toks)
+        scores = self._topics.score(toks, country_count=len(found), countries=spans)
         matches: dict[str, tuple[str, ...]] = {s.slug: s.matched for s in scores}
         matches.update(found)
         return Classification(

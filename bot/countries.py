@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from bot.morph import Morph, Tokens
-from bot.rules import Hit, Rule, RuleIndex, compile_rule, resolve, surface_of
+from bot.rules import Hit, Rule, RuleIndex, Spans, compile_rule, resolve, surface_of
 
 _ADJ_ENDINGS = (("ский", "ско"), ("цкий", "цко"))
 # Capitalized words after an ambiguous name that still mean the country ("Jordan King Abdullah").
@@ -78,11 +78,17 @@ class CountryCatalog:
 
     def detect(self, toks: Tokens) -> dict[str, tuple[str, ...]]:
         """iso2 -> the surface phrases that named it, in order of appearance."""
+        return self.detect_spans(toks)[0]
+
+    def detect_spans(self, toks: Tokens) -> tuple[dict[str, tuple[str, ...]], Spans]:
+        """detect() and where the country names are (any kept name, doubtful ones included)."""
         found: dict[str, list[str]] = {}
+        named: list[Hit] = []
         doubtful: dict[str, list[str]] = {}
         for hit in resolve(self.index.find(toks)):
             if not hit.rule.key:
                 continue
+            named.append(hit)
             if (hit.rule.key, hit.rule.phrase) in self._ambiguous and self._looks_like_a_name(
                 toks, hit
             ):
@@ -95,7 +101,7 @@ class CountryCatalog:
         for code, words in doubtful.items():
             if code in found:  # also named another way: the doubtful word was the country too
                 found[code].extend(w for w in words if w not in found[code])
-        return {code: tuple(words) for code, words in found.items()}
+        return {code: tuple(words) for code, words in found.items()}, Spans.of(named)
 
     @staticmethod
     def _looks_like_a_name(toks: Tokens, hit: Hit) -> bool:

@@ -1,13 +1,15 @@
 """What goes into a digest (pure): new articles → filtered, one item per story, grouped by topic.
 
 `DigestPool` indexes a batch of articles once so that thousands of chats can be served from it
-(the minute tick); `select_digest` is the one-chat convenience over the same code.
+(the minute tick); `select_digest` is the one-chat convenience over the same code. A chat's
+keyword rules (bot.chatrules, matched once per pool) add their articles, whatever the chat's
+topic and country filters, in a section per rule ahead of the topic sections.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,30 +19,42 @@ DEFAULT_CAP = 25
 
 
 @dataclass(frozen=True, slots=True)
+class RuleRef:
+    """A chat's keyword rule as a digest sees it: its id (pool matches) and text (the name)."""
+
+    id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class DigestFilter:
     topics: tuple[str, ...]  # any of; empty = every topic (articles tagged with at least one)
     countries: tuple[str, ...]  # any of; empty = any country
     # "everything from my sources": with no topics chosen, untagged articles too (a brick
     # factory's news reaches only the chats that asked for everything)
     everything: bool = False
+    rules: tuple[RuleRef, ...] = ()  # keyword rules: their matches join, in sections of their own
 
 
 @dataclass(frozen=True, slots=True)
 class DigestItem:
     article: Article
     also: tuple[str, ...] = ()  # other sources that told the same story (same cluster_id)
+    rule: RuleRef | None = None  # the keyword rule that brought it (None: the chat's topics)
 
 
 @dataclass(frozen=True, slots=True)
 class DigestSection:
-    topic: str | None  # None: articles without a topic (only for "everything" chats)
+    topic: str | None  # None: articles without a topic (only for "everything" chats) or a rule's
     items: tuple[DigestItem, ...]
+    rule: RuleRef | None = None  # a keyword rule's section
 
 
 @dataclass(frozen=True, slots=True)
 class Digest:
     sections: tuple[DigestSection, ...]
     more: int  # matching stories left out by the cap
+    marked: bool = False  # the chat has keyword rules: each item says what brought it
 
     @property
     def shown(self) -> int:
@@ -70,9 +84,11 @@ class DigestPool:
         topic_order: Sequence[str] = (),
         *,
         with_backfill: bool = False,
+        rule_hits: Mapping[int, Iterable[int]] | None = None,
     ) -> None:
         """`with_backfill`: also the items of a feed's first poll — for /latest and a new
-        subscriber's first digest; scheduled digests skip them (no flood of old items)."""
+        subscriber's first digest; scheduled digests skip them (no flood of old items).
+        `rule_hits`: {rule id: ids of the articles it matches} (bot.chatrules.RuleIndex)."""
         every = list(articles)
         self.max_id = max((a.id for a in every), default=0)  # backfill too: the cursor skips them
         self.articles = sorted(
@@ -91,6 +107,12 @@ class DigestPool:
         self.rank = {a.id: n for n, a in enumerate(by_time)}
         for members in self.clusters.values():
             members.sort(key=_first_key)
+        by_id = {a.id: a for a in self.articles}
+        self.by_rule: dict[int, list[Article]] = {}
+        for rule_id, ids in (rule_hits or {}).items():
+            found = [by_id[i] for i in ids if i in by_id]
+            found.sort(key=lambda a: a.id, reverse=True)
+            self.by_rule[rule_id] = found
 
     def select(
         self,
@@ -103,19 +125,33 @@ class DigestPool:
         """Stories new for a chat (id > after_id, not from a feed's first poll) — and, with
         `since` (a new subscriber's first digest), whatever was published since then too."""
         if since is not None:
-            matching = self._matching(filt, 0)
-            matching = [
-                a for a in matching if (a.id > after_id and not a.backfill) or a.published_at >= since
-            ]
+
+            def wanted(a: Article) -> bool:
+                return (a.id > after_id and not a.backfill) or a.published_at >= since
+
+            matching = [a for a in self._matching(filt, 0) if wanted(a)]
+            ruled = {i: hit for i, hit in self._ruled(filt, 0).items() if wanted(hit[0])}
             after_id = 0  # the "also" sources: every report of the story shown
         else:
             matching = self._matching(filt, after_id)
+            ruled = self._ruled(filt, after_id)
+        if ruled:
+            seen = {a.id for a in matching}
+            matching.extend(a for i, (a, _) in ruled.items() if i not in seen)
         stories = self._one_per_story(matching)
         rank = self.rank.__getitem__
         shown = heapq.nlargest(cap, stories, key=lambda a: rank(a.id))
-        items = [DigestItem(a, self._also(a, after_id)) for a in shown]
+        by_cluster: dict[int, RuleRef] = {}
+        for article, ref in ruled.values():
+            if article.cluster_id is not None:
+                by_cluster.setdefault(article.cluster_id, ref)
+        items = [
+            DigestItem(a, self._also(a, after_id), self._rule_of(a, ruled, by_cluster))
+            for a in shown
+        ]
         more = max(0, len(stories) - cap)
-        return Digest(sections=self._sections(items, filt.topics), more=more)
+        sections = self._sections(items, filt.topics, filt.rules)
+        return Digest(sections=sections, more=more, marked=bool(filt.rules))
 
     def latest(self, filt: DigestFilter, *, limit: int) -> Digest:
         """The newest `limit` stories matching the filter, whatever was already delivered."""
@@ -140,6 +176,28 @@ class DigestPool:
             wanted = set(filt.countries)
             found = (a for a in found if not wanted.isdisjoint(a.countries))
         return list(found)
+
+    def _ruled(self, filt: DigestFilter, after_id: int) -> dict[int, tuple[Article, RuleRef]]:
+        """{article id: (article, the chat's first rule matching it)} for ids > after_id."""
+        found: dict[int, tuple[Article, RuleRef]] = {}
+        for ref in filt.rules:
+            for article in self.by_rule.get(ref.id, ()):
+                if article.id <= after_id:
+                    break  # lists are id-descending
+                found.setdefault(article.id, (article, ref))
+        return found
+
+    @staticmethod
+    def _rule_of(
+        article: Article,
+        ruled: Mapping[int, tuple[Article, RuleRef]],
+        by_cluster: Mapping[int, RuleRef],
+    ) -> RuleRef | None:
+        """A story a rule matched (in any of its reports) goes to that rule's section."""
+        hit = ruled.get(article.id)
+        if hit is not None:
+            return hit[1]
+        return None if article.cluster_id is None else by_cluster.get(article.cluster_id)
 
     def _one_per_story(self, matching: list[Article]) -> list[Article]:
         """A story told by several agencies appears once: as its first report."""
@@ -167,13 +225,22 @@ class DigestPool:
         )
 
     def _sections(
-        self, items: list[DigestItem], chosen: tuple[str, ...]
+        self,
+        items: list[DigestItem],
+        chosen: tuple[str, ...],
+        rules: tuple[RuleRef, ...] = (),
     ) -> tuple[DigestSection, ...]:
         groups: dict[str | None, list[DigestItem]] = {}
+        ruled: dict[RuleRef, list[DigestItem]] = {}
         for item in items:
-            groups.setdefault(self._section_of(item.article, chosen), []).append(item)
+            if item.rule is not None:
+                ruled.setdefault(item.rule, []).append(item)
+            else:
+                groups.setdefault(self._section_of(item.article, chosen), []).append(item)
         order = sorted(groups, key=self._section_key)
-        return tuple(DigestSection(topic, tuple(groups[topic])) for topic in order)
+        return tuple(
+            DigestSection(None, tuple(ruled[ref]), rule=ref) for ref in rules if ref in ruled
+        ) + tuple(DigestSection(topic, tuple(groups[topic])) for topic in order)
 
     def _section_of(self, article: Article, chosen: tuple[str, ...]) -> str | None:
         candidates = [t for t in article.topics if not chosen or t in chosen]

@@ -4,18 +4,20 @@
 The database is the record: a chat's `last_slot_at` and the digests row of each slot are
 written in the same transaction as its outbox messages and its new cursor. A forum chat with
 thread routes (storage.routing) gets one set of messages per thread (bot.forum); banned chats
-(storage.access bans) are never planned, whatever their status.
+(storage.access bans) are never planned, whatever their status. The chats' keyword rules
+(storage.chat_rules) are matched once per pool against the articles' stored search terms.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from bot.digest import DEFAULT_CAP, Digest, DigestFilter, DigestPool
+from bot.chatrules import ChatRule, RuleIndex
+from bot.digest import DEFAULT_CAP, Digest, DigestFilter, DigestPool, RuleRef
 from bot.forum import item_thread, split_digest
 from bot.render import Labels, render_digest
 from bot.schedule import (
@@ -26,9 +28,11 @@ from bot.schedule import (
     zone_for,
 )
 from bot.texts import t
+from storage.chat_rules import RuleRepo
 from storage.chats import Chat, ChatRepo, chat_from_row
 from storage.db import Database
 from storage.digest_articles import DigestArticles
+from storage.models import Article
 from storage.outbox import DigestPlan, OutboxRepo
 from storage.routing import ChatRouting
 from storage.timefmt import to_db
@@ -80,6 +84,7 @@ class DigestService:
         self.outbox = OutboxRepo(db)
         self.articles = DigestArticles(db)
         self.routing = ChatRouting(db)
+        self.rules = RuleRepo(db)
         self.db = db
         self.labels_for = labels_for
         self.topic_order = tuple(topic_order)
@@ -120,15 +125,26 @@ class DigestService:
                 await self.outbox.set_next_slots(idle)
             if not due:
                 return TickReport()
-            pool = await self._pool(min(c.cursor_article_id for c, _ in due))
-            first = await self._first_pool([c for c, _ in due], pool, now)
+            rules = await self._rules_for(c.id for c, _ in due)
+            index = RuleIndex(r for chat_rules in rules.values() for r in chat_rules)
+            pool = await self._pool(min(c.cursor_article_id for c, _ in due), index)
+            first = await self._first_pool([c for c, _ in due], pool, now, index)
             routes = await self.routing.routes_for(c.id for c, _ in due)
             cache: dict = {}
             outcomes: list[str] = []
             # plan and record in batches: memory stays flat however many chats are due
             for start in range(0, len(due), self.batch):
                 plans = [
-                    self._plan_slot(chat, slot, pool, now, cache, routes.get(chat.id, {}), first)
+                    self._plan_slot(
+                        chat,
+                        slot,
+                        pool,
+                        now,
+                        cache,
+                        routes.get(chat.id, {}),
+                        first,
+                        rules.get(chat.id, ()),
+                    )
                     for chat, slot in due[start : start + self.batch]
                 ]
                 await self._record(plans, now)
@@ -152,13 +168,23 @@ class DigestService:
             chats = [chat_from_row(r) for r in rows]
             if not chats:
                 return 0
-            pool = await self._pool(min(c.cursor_article_id for c in chats))
+            rules = await self._rules_for(c.id for c in chats)
+            index = RuleIndex(r for chat_rules in rules.values() for r in chat_rules)
+            pool = await self._pool(min(c.cursor_article_id for c in chats), index)
             routes = await self.routing.routes_for(c.id for c in chats)
             cache: dict = {}
             queued = 0
             for start in range(0, len(chats), self.batch):
                 plans = [
-                    self._plan(chat, "instant", now, pool, cache=cache, routes=routes.get(chat.id))
+                    self._plan(
+                        chat,
+                        "instant",
+                        now,
+                        pool,
+                        cache=cache,
+                        routes=routes.get(chat.id),
+                        rules=rules.get(chat.id, ()),
+                    )
                     for chat in chats[start : start + self.batch]
                 ]
                 await self._record(plans, now)
@@ -175,10 +201,12 @@ class DigestService:
             chat = await self.chats.get(chat_id)
             if chat is None:
                 return 0
-            pool = await self._pool(chat.cursor_article_id)
-            first = await self._first_pool([chat], pool, now)
+            rules = await self._chat_rules(chat_id)
+            index = RuleIndex(rules)
+            pool = await self._pool(chat.cursor_article_id, index)
+            first = await self._first_pool([chat], pool, now, index)
             routes = await self.routing.routes(chat_id)
-            plan = self._plan(chat, "manual", now, pool, routes=routes, first=first)
+            plan = self._plan(chat, "manual", now, pool, routes=routes, first=first, rules=rules)
             if not plan.parts:
                 plan = _without_record(plan)
             await self._record([plan], now)
@@ -190,13 +218,15 @@ class DigestService:
         if chat is None:
             return []
         # first polls included: /latest is "what is there", not "what is new for me"
+        rules = [] if topic else await self._chat_rules(chat_id)
+        articles = await self.articles.newest(max(500, limit * 50))
         pool = DigestPool(
-            await self.articles.newest(max(500, limit * 50)), self.topic_order, with_backfill=True
+            articles,
+            self.topic_order,
+            with_backfill=True,
+            rule_hits=await self._rule_hits(articles, RuleIndex(rules)),
         )
-        if topic:
-            filt = DigestFilter((topic,), chat.countries)
-        else:
-            filt = DigestFilter(chat.topics, chat.countries, chat.all_sources)
+        filt = DigestFilter((topic,), chat.countries) if topic else _filter(chat, rules)
         digest = pool.latest(filt, limit=limit)
         return self._render(
             chat, digest, self.clock(), title=t(chat.language, "digest.latest_title")
@@ -209,20 +239,44 @@ class DigestService:
         if chat is None:
             raise LookupError(f"chat {chat_id} is not subscribed")
         now = self.clock()
-        pool = await self._pool(chat.cursor_article_id)
-        first = await self._first_pool([chat], pool, now)
+        rules = await self._chat_rules(chat_id)
+        index = RuleIndex(rules)
+        pool = await self._pool(chat.cursor_article_id, index)
+        first = await self._first_pool([chat], pool, now, index)
         routes = await self.routing.routes(chat_id)
-        return list(self._plan(chat, "manual", now, pool, routes=routes, first=first).parts)
+        plan = self._plan(chat, "manual", now, pool, routes=routes, first=first, rules=rules)
+        return list(plan.parts)
 
     # -- internals
 
-    async def _pool(self, after_id: int) -> DigestPool:
-        return DigestPool(
-            await self.articles.above(after_id, limit=self.pool_limit), self.topic_order
-        )
+    async def _pool(self, after_id: int, index: RuleIndex | None = None) -> DigestPool:
+        articles = await self.articles.above(after_id, limit=self.pool_limit)
+        hits = await self._rule_hits(articles, index)
+        return DigestPool(articles, self.topic_order, rule_hits=hits)
+
+    async def _rules_for(self, chat_ids: Iterable[int]) -> dict[int, list[ChatRule]]:
+        stored = await self.rules.for_chats(chat_ids)
+        return {c: [ChatRule.from_stored(r) for r in rules] for c, rules in stored.items()}
+
+    async def _chat_rules(self, chat_id: int) -> list[ChatRule]:
+        return [ChatRule.from_stored(r) for r in await self.rules.list(chat_id)]
+
+    async def _rule_hits(
+        self, articles: Sequence[Article], index: RuleIndex | None
+    ) -> dict[int, list[int]]:
+        """{rule id: matching article ids}: the pool's stored terms read once, only if some
+        chat of this pass has rules."""
+        if index is None or not index.count or not articles:
+            return {}
+        terms = await self.rules.terms(a.id for a in articles)
+        return index.match_all(terms, {a.id: a.countries for a in articles})
 
     async def _first_pool(
-        self, chats: Sequence[Chat], pool: DigestPool, now: datetime
+        self,
+        chats: Sequence[Chat],
+        pool: DigestPool,
+        now: datetime,
+        index: RuleIndex | None = None,
     ) -> _FirstPool | None:
         """The pool for the chats that never got a digest: what is new for them plus what was
         published in the last 24 hours (first polls included); None if there are none."""
@@ -238,7 +292,10 @@ class DigestService:
         )
         merged = {a.id: a for a in recent}
         merged.update((a.id, a) for a in newer if a.id <= up_to)
-        return _FirstPool(DigestPool(merged.values(), self.topic_order, with_backfill=True), since)
+        articles = list(merged.values())
+        hits = await self._rule_hits(articles, index)
+        first_pool = DigestPool(articles, self.topic_order, with_backfill=True, rule_hits=hits)
+        return _FirstPool(first_pool, since)
 
     async def _record(self, plans: list[DigestPlan], now: datetime) -> None:
         await self.outbox.record_digests(plans, now)
@@ -259,8 +316,14 @@ class DigestService:
     def _zone(self, chat: Chat) -> tzinfo:
         return zone_for(self._zone_name(chat))
 
-    def _digest(self, chat: Chat, pool: DigestPool, first: _FirstPool | None = None) -> Digest:
-        filt = DigestFilter(chat.topics, chat.countries, chat.all_sources)
+    def _digest(
+        self,
+        chat: Chat,
+        pool: DigestPool,
+        first: _FirstPool | None = None,
+        rules: Sequence[ChatRule] = (),
+    ) -> Digest:
+        filt = _filter(chat, rules)
         if first is not None and chat.first_digest_at is None:
             return first.pool.select(
                 filt, after_id=chat.cursor_article_id, cap=self.cap, since=first.since
@@ -293,6 +356,7 @@ class DigestService:
         cache: dict,
         routes: Mapping[str, int] | None,
         first: _FirstPool | None = None,
+        rules: Sequence[ChatRule] = (),
     ) -> DigestPlan:
         next_at = next_slot_after(self._schedule(chat), now)
         if is_catch_up_too_old(slot, now):
@@ -310,7 +374,15 @@ class DigestService:
                 next_slot_at=next_at,
             )
         plan = self._plan(
-            chat, "scheduled", slot, pool, now=now, cache=cache, routes=routes, first=first
+            chat,
+            "scheduled",
+            slot,
+            pool,
+            now=now,
+            cache=cache,
+            routes=routes,
+            first=first,
+            rules=rules,
         )
         return replace(plan, last_slot_at=slot, next_slot_at=next_at)
 
@@ -325,8 +397,9 @@ class DigestService:
         cache: dict | None = None,
         routes: Mapping[str, int] | None = None,
         first: _FirstPool | None = None,
+        rules: Sequence[ChatRule] = (),
     ) -> DigestPlan:
-        digest = self._digest(chat, pool, first)
+        digest = self._digest(chat, pool, first, rules)
         # a forum chat: each thread gets its own messages (header + its sections), in order
         split = split_digest(digest, routes or {}, chosen=chat.topics, topic_order=self.topic_order)
         threaded = [
@@ -356,6 +429,11 @@ class DigestService:
             part_threads=tuple(threads),
             preview_part=preview_part,
         )
+
+
+def _filter(chat: Chat, rules: Sequence[ChatRule]) -> DigestFilter:
+    refs = tuple(RuleRef(r.id, r.text) for r in rules)
+    return DigestFilter(chat.topics, chat.countries, chat.all_sources, refs)
 
 
 def _without_record(plan: DigestPlan) -> DigestPlan:

@@ -4,6 +4,8 @@ Routes come from storage.routing.ChatRouting.routes(chat_id): {topic slug or '*'
 An item goes to the thread of its first routed topic in `topic_order` (the catalog order, so
 the choice does not depend on how the classifier listed them); otherwise to the '*' thread;
 otherwise to the main chat (thread None). `split_digest` applies this to a whole digest.
+A keyword rule's items have no topic route: they go with the '*' thread (or the main chat),
+under their rule's heading.
 """
 
 from __future__ import annotations
@@ -66,22 +68,30 @@ def split_digest(
 
     placed = [(item, section.topic) for section in digest.sections for item in section.items]
     split = split_by_thread(placed, routes, lambda p: candidates(p[0]), topic_order)
+    rule_order = {s.rule: n for n, s in enumerate(digest.sections) if s.rule is not None}
     out: list[tuple[int | None, Digest]] = []
     for thread, members in split.items():
         groups: dict[str | None, list[DigestItem]] = {}
+        ruled: dict[object, list[DigestItem]] = {}
         for item, section in members:
+            if item.rule is not None:
+                ruled.setdefault(item.rule, []).append(item)
+                continue
             own = [s for s in candidates(item) if s in routes and routes[s] == thread]
             heading = min(own, key=lambda s: _section_key(s, rank)) if own else section
             groups.setdefault(heading, []).append(item)
         sections = tuple(
+            DigestSection(None, tuple(ruled[ref]), rule=ref)  # type: ignore[arg-type]
+            for ref in sorted(ruled, key=rule_order.__getitem__)
+        ) + tuple(
             DigestSection(topic, tuple(groups[topic]))
             for topic in sorted(groups, key=lambda s: _section_key(s, rank))
         )
-        out.append((thread, Digest(sections, more=0)))
+        out.append((thread, Digest(sections, more=0, marked=digest.marked)))
     if digest.more:
         index = next((n for n, (thread, _) in enumerate(out) if thread is None), 0)
         thread, part = out[index]
-        out[index] = (thread, Digest(part.sections, more=digest.more))
+        out[index] = (thread, Digest(part.sections, more=digest.more, marked=digest.marked))
     return out
 
 
@@ -97,6 +107,8 @@ def item_thread(
 
 
 def _candidates(item: DigestItem, chosen: Sequence[str]) -> list[str]:
+    if item.rule is not None:
+        return []  # routed like an item of no routed topic
     return [s for s in item.article.topics if not chosen or s in chosen]
 
 

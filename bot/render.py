@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from bot.digest import Digest, DigestItem
+from bot.digest import Digest, DigestItem, DigestSection
 from bot.texts import t
 
 TELEGRAM_LIMIT = 4096
@@ -25,6 +25,7 @@ SOURCE_LIMIT = 60
 URL_LIMIT = 1500
 ALSO_LIMIT = 8
 COUNTRY_LIMIT = 8  # the seed article names seven; beyond eight a "+N" keeps the line short
+RULE_LIMIT = 40  # a rule's text in an item's "by rule" marker
 
 _TAG = re.compile(r"<[^>]*>")
 _TRAILING_JOINERS = "\u200d\ufe0f\ufe0e "
@@ -90,7 +91,10 @@ def _when(published: datetime, zone: tzinfo, now: datetime) -> str:
     return local.strftime("%d.%m %H:%M")
 
 
-def render_item(item: DigestItem, labels: Labels, zone: tzinfo, now: datetime) -> str:
+def render_item(
+    item: DigestItem, labels: Labels, zone: tzinfo, now: datetime, reason: str | None = None
+) -> str:
+    """One item; `reason` (plain text: what brought it, see `item_reason`) ends its meta line."""
     article = item.article
     title = html.escape(shorten(article.title, TITLE_LIMIT) or "…")
     if (
@@ -111,6 +115,8 @@ def render_item(item: DigestItem, labels: Labels, zone: tzinfo, now: datetime) -
         countries.append(f"+{len(article.countries) - COUNTRY_LIMIT}")
     if countries:
         meta.append(", ".join(countries))
+    if reason:
+        meta.append(reason)
     lines.append(f"<i>{html.escape(' · '.join(meta))}</i>")
     if item.also:
         sources = ", ".join(shorten(s, SOURCE_LIMIT) for s in item.also[:ALSO_LIMIT])
@@ -120,10 +126,23 @@ def render_item(item: DigestItem, labels: Labels, zone: tzinfo, now: datetime) -
     return "\n".join(lines)
 
 
-def _section_title(topic: str | None, labels: Labels) -> str:
-    if topic is None:
+def _section_title(section: DigestSection, labels: Labels) -> str:
+    if section.rule is not None:
+        return t(labels.lang, "digest.rule_section", rule=shorten(section.rule.text, TITLE_LIMIT))
+    if section.topic is None:
         return t(labels.lang, "digest.other")
-    return labels.topic_names.get(topic) or topic
+    return labels.topic_names.get(section.topic) or section.topic
+
+
+def item_reason(section: DigestSection, labels: Labels) -> str | None:
+    """What brought an item to a chat with keyword rules: its rule, or its topic section."""
+    if section.rule is not None:
+        return t(labels.lang, "digest.by_rule", rule=shorten(section.rule.text, RULE_LIMIT))
+    if section.topic is None:
+        return None
+    return t(
+        labels.lang, "digest.by_topic", topic=labels.topic_names.get(section.topic) or section.topic
+    )
 
 
 class _Message:
@@ -180,10 +199,11 @@ def render_digest(
     message = _Message(limit)
     message.try_add(header, telegram_length(header))
     for section in digest.sections:
-        heading = f"<b>{html.escape(_section_title(section.topic, labels))}</b>"
+        heading = f"<b>{html.escape(_section_title(section, labels))}</b>"
         heading_len = telegram_length(heading)
+        reason = item_reason(section, labels) if digest.marked else None
         for index, item in enumerate(section.items):
-            block, block_len = _item(item, labels, zone, now, cache)
+            block, block_len = _item(item, labels, zone, now, cache, reason)
             if index == 0:
                 unit, unit_len = f"{heading}\n\n{block}", heading_len + 2 + block_len
             else:
@@ -207,14 +227,19 @@ def render_digest(
 
 
 def _item(
-    item: DigestItem, labels: Labels, zone: tzinfo, now: datetime, cache: dict | None
+    item: DigestItem,
+    labels: Labels,
+    zone: tzinfo,
+    now: datetime,
+    cache: dict | None,
+    reason: str | None = None,
 ) -> tuple[str, int]:
     if cache is None:
-        block = render_item(item, labels, zone, now)
+        block = render_item(item, labels, zone, now, reason)
         return block, telegram_length(block)
-    key = (item.article.id, item.also, labels.lang, zone, now.astimezone(zone).date())
+    key = (item.article.id, item.also, labels.lang, zone, now.astimezone(zone).date(), reason)
     found = cache.get(key)
     if found is None:
-        block = render_item(item, labels, zone, now)
+        block = render_item(item, labels, zone, now, reason)
         found = cache[key] = (block, telegram_length(block))
     return found

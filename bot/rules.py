@@ -38,6 +38,22 @@ class Hit:
     rule: Rule
 
 
+@dataclass(frozen=True, slots=True)
+class Spans:
+    """Where kept hits of another catalog start and end (token positions; end is exclusive-1)."""
+
+    starts: frozenset[int]
+    ends: frozenset[int]  # position of each hit's last token
+
+    @classmethod
+    def of(cls, hits: Iterable[Hit]) -> Spans:
+        hits = list(hits)
+        return cls(frozenset(h.start for h in hits), frozenset(h.end - 1 for h in hits))
+
+
+EMPTY_SPANS = Spans(frozenset(), frozenset())
+
+
 def compile_rule(morph: Morph, key: str, phrase: str, weight: float, cased: bool) -> Rule:
     words = WORD_RE.findall(phrase.replace("ё", "е").replace("Ё", "Е"))
     if not words:

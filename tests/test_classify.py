@@ -183,3 +183,76 @@ def test_catalog_override(tmp_path: Path) -> None:
     clf = Classifier.load(path)
     assert [t.slug for t in clf.topics] == ["water"]
     assert clf.classify("Управление водными ресурсами", "").topics == ("water",)
+
+
+@pytest.mark.parametrize(
+    ("title", "topic", "expected"),
+    [
+        # A context negative ("to the cloud") vetoes only an ambiguous word ("migration")...
+        ("Bank completes migration of its systems to the cloud", "migration", False),
+        # ...not an unambiguous one that reaches the threshold on its own.
+        ("Uzbekistan moves migrant registration to the cloud", "migration", True),
+        ("Евросоюз и Совет Европы обсудили реформу", "eu", True),
+        ("Делегация Совета Европы посетила Баку", "eu", False),
+        ("Суд дал санкцию на арест за обход санкций", "sanctions", True),
+        ("Суд дал санкцию на арест", "sanctions", False),
+    ],
+)
+def test_negative_terms_need_no_strong_evidence(
+    clf: Classifier, title: str, topic: str, expected: bool
+) -> None:
+    assert (topic in clf.classify(title, "").topics) is expected, clf.classify(title, "")
+
+
+def test_ambiguous_terms_come_from_negative_phrases(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        '[[topic]]\nslug = "m"\nname_ru = "М"\nname_en = "M"\nthreshold = 2\n'
+        'terms = { "migration" = 2, "migrant" = 2 }\n'
+        'negative = { "bird migration" = 3, "cloud" = 2 }\n',
+        encoding="utf-8",
+    )
+    clf = Classifier.load(path)
+    assert clf.classify("migration to the cloud", "").topics == ()  # ambiguous: vetoed
+    assert clf.classify("migrant data in the cloud", "").topics == ("m",)  # strong: kept
+    assert clf.classify("bird migration", "").topics == ()  # swallowed
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Совет безопасности Казахстана обсудил охрану границы", False),
+        ("Security Council of Belarus met in Minsk", False),
+        ("Kazakhstan's Security Council reviewed the plan", False),
+        ("Российский Совбез обсудил", False),
+        ("Секретарь Совета безопасности принял делегацию", False),
+        ("Генеральная ассамблея Азиатской федерации борьбы", False),
+        ("Генассамблея ФИФА прошла в Бангкоке", False),
+        ("general assembly of the Asian Football Confederation", False),
+        ("Генеральная ассамблея акционеров банка", False),
+        ("Совет Безопасности ООН продлил мандат", True),
+        ("The Security Council voted to extend the mission", True),
+        ("Министр выступил на сессии Генеральной Ассамблеи", True),
+        ("the General Assembly of the United Nations adopted", True),
+    ],
+)
+def test_generic_bodies_need_no_other_owner(clf: Classifier, text: str, expected: bool) -> None:
+    assert ("un" in clf.classify(text, "").topics) is expected, clf.classify(text, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "expected"),
+    [
+        ("Игры Содружества наций откроются в Глазго", "cis", False),
+        ("государства Содружества Независимых Государств", "cis", True),
+        ("ЕЭК ООН провела семинар; по данным ЕЭК, время можно сократить", "eaeu", False),
+        ("ЕЭК ООН провела семинар; по данным ЕЭК, время можно сократить", "un", True),
+        ("Коллегия Евразийской экономической комиссии; решение ЕЭК", "eaeu", True),
+        ("the UN Economic Commission for Europe", "eaeu", False),
+        ("the UN Economic Commission for Europe", "un", True),
+    ],
+)
+def test_other_commonwealths_and_commissions(
+    clf: Classifier, text: str, topic: str, expected: bool
+) -> None:
+    assert (topic in clf.classify(text, "").topics) is expected, clf.classify(text, "")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.classify import Classifier
-from bot.evaluation import evaluate_articles, format_table, read_jsonl
+from bot.evaluation import below_floors, evaluate_articles, format_table, read_floors, read_jsonl
 
 DEV = Path(__file__).parent / "eval" / "dev_security.jsonl"
 ROWS = read_jsonl(DEV)
@@ -52,8 +52,11 @@ def test_dev_item_focus_topics(clf: Classifier, row: dict) -> None:
 
 
 def test_dev_precision_recall(clf: Classifier) -> None:
-    topics, countries = evaluate_articles(clf, ROWS)
-    print("\n" + format_table(topics, countries))
+    report = evaluate_articles(clf, ROWS)
+    topics, countries = report.topics, report.countries
+    print("\n" + format_table(topics, countries, by_country=report.by_country))
+    floors = read_floors(DEV.parent / "floors.toml")["dev_security"]
+    assert not below_floors(report, floors), below_floors(report, floors)
     for slug, counts in topics.items():
         assert counts.precision >= 0.95, (slug, counts.errors)
         assert counts.recall >= (0.85 if slug in FOCUS else 0.95), (slug, counts.errors)

@@ -5,9 +5,17 @@ from pathlib import Path
 import pytest
 
 from bot.classify import Classifier
-from bot.evaluation import evaluate_articles, evaluate_pairs, format_table, read_jsonl
+from bot.evaluation import (
+    below_floors,
+    evaluate_articles,
+    evaluate_pairs,
+    format_table,
+    read_floors,
+    read_jsonl,
+)
 
 EVAL = Path(__file__).parent / "eval"
+FLOORS = read_floors(EVAL / "floors.toml")
 DESIGN_TOPICS = ("human_rights", "cis", "un", "osce", "eaeu", "csto", "sco", "brics")
 STRICT_DESK_TOPICS = ("security", "migration", "bilateral_visits", "climate")  # tuned with dev set
 
@@ -27,9 +35,11 @@ def test_eval_set_is_big_enough() -> None:
 
 def test_topic_and_country_precision_recall(clf: Classifier) -> None:
     articles = read_jsonl(EVAL / "articles.jsonl")
-    topics, countries = evaluate_articles(clf, articles)
+    report = evaluate_articles(clf, articles)
+    topics, countries = report.topics, report.countries
     pairs, _ = evaluate_pairs(clf, read_jsonl(EVAL / "story_pairs.jsonl"))
-    print("\n" + format_table(topics, countries, pairs))
+    print("\n" + format_table(topics, countries, pairs, report.by_country))
+    assert not below_floors(report, FLOORS["articles"]), below_floors(report, FLOORS["articles"])
     labeled = {slug for a in articles for slug in a["topics"]}
     assert set(clf.topics[i].slug for i in range(len(clf.topics))) <= labeled
     for slug in DESIGN_TOPICS + STRICT_DESK_TOPICS:
