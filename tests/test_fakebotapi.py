@@ -160,7 +160,7 @@ async def test_wait_assertions_catch_early_sends(server, bot):
     with pytest.raises(AssertionError, match="flood wait of private chat 1"):
         server.assert_global_pauses()
     await bot.send_message(1, "x again, at once")
-    with pytest.raises(AssertionError, match="retried .* after a 429 that asked for 5s"):
+    with pytest.raises(AssertionError, match=r"retried .* after a 429 that asked for 5s"):
         server.assert_retries_waited()
 
 
