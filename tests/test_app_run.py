@@ -43,6 +43,9 @@ class CountingBotAPI(FakeBotAPI):
         return await super()._get_updates(params)
 
 
+STARTUP_TIMEOUT = 60.0  # generous: waiting is not what these tests measure
+
+
 async def eventually(check: Callable[[], Any], what: str, timeout: float = 10) -> Any:  # noqa: ASYNC109
     """Poll `check()` until it returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -70,12 +73,15 @@ class Child:
         calls_before = len(self.server.calls("setMyCommands"))
         polls_before = self.server.long_polls
         self.proc = await start(self.env, "run", log=self.log)
+        # Start-up (loading the classifier's dictionaries) takes seconds on a busy machine.
         await eventually(
             lambda: len(self.server.calls("setMyCommands")) > calls_before or self.exited(),
             "setMyCommands",
+            timeout=STARTUP_TIMEOUT,
         )
         await eventually(
-            lambda: self.server.long_polls > polls_before or self.exited(), "getUpdates"
+            lambda: self.server.long_polls > polls_before or self.exited(), "getUpdates",
+            timeout=STARTUP_TIMEOUT,
         )
         assert not self.exited(), self.output()
 
