@@ -151,6 +151,10 @@ class FakeBotAPI:
             Failure(method, kind, chat_id, times, retry_after, migrate_to, description)
         )
 
+    def clear_failures(self) -> None:
+        """Forget every scripted failure not used yet (e.g. before restarting a killed sender)."""
+        self._failures.clear()
+
     def release_hung(self) -> None:
         """End every request held by a `hang` failure now: the connection closes, no answer."""
         self._released += 1
@@ -311,6 +315,10 @@ class FakeBotAPI:
         await self._wait(lambda: len(self.calls(method, chat_id)) >= n, timeout,
                          lambda: f"{n} {method} calls, got {len(self.calls(method, chat_id))}")  # fmt: skip
         return self.calls(method, chat_id)
+
+    async def wait_until(self, done: Any, timeout: float = 5, what: str = "a condition") -> None:  # noqa: ASYNC109
+        """Wait until `done()` holds, re-checked on every request and update."""
+        await self._wait(done, timeout, lambda: what)
 
     async def _wait(self, done: Any, seconds: float, what: Any) -> None:
         try:
