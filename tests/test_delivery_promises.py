@@ -184,16 +184,18 @@ async def test_sigkill_after_a_lost_reply_repeats_only_that_message(tmp_path, se
     await server.wait_calls("sendMessage", 20, timeout=30)
     # Telegram delivers the next messages but the replies are lost; then sends hang, so the
     # child is stuck with those messages unconfirmed when it is killed.
-    server.fail_next("sendMessage", "accept_drop", times=concurrency)
+    # Fewer lost replies in a row than the circuit breaker's threshold (3): no outage pause.
+    drops = min(concurrency, 2)
+    server.fail_next("sendMessage", "accept_drop", times=drops)
     server.fail_next("sendMessage", "hang", times=10 * concurrency)
     await server.wait_until(
-        lambda: sum(r.reply == "hung" for r in server.requests) >= concurrency, timeout=30,
+        lambda: sum(r.reply == "hung" for r in server.requests) >= concurrency, timeout=60,
         what="the retries to hang",
     )  # fmt: skip
     await kill(proc)
     dropped = {(r.chat_id, r.params["text"]) for r in server.requests
                if r.reply == "accepted_dropped"}  # fmt: skip
-    assert len(dropped) == concurrency
+    assert len(dropped) == drops
     rows = await sent_rows(path)
     assert_sent_rows_were_accepted(server, rows)
 
@@ -205,3 +207,87 @@ async def test_sigkill_after_a_lost_reply_repeats_only_that_message(tmp_path, se
     assert repeated <= dropped, f"repeated {repeated - dropped}, which were not in flight"
     assert repeats == len(repeated)
     assert_sent_rows_were_accepted(server, await sent_rows(path))
+
+
+# -- a ban, a block or /stop holds for everything not yet sent
+
+
+async def test_ban_holds_for_digests_queued_before_it_even_after_unban(tmp_path, server, bot):
+    from storage.access import AccessRepo
+
+    path = tmp_path / "ban.sqlite3"
+    expected = await fill(path, (1, 2, 3), parts=2)
+    async with Database(path) as db:
+        access = AccessRepo(db)
+        assert await access.ban(2, by=999, reason="spam", now=NOW)
+        engine = Sender(bot, db, rate=0, idle_poll=0.1)
+        await engine.drain(timeout=30)
+        assert received(server, 2) == [] and server.sends(2) == []
+        assert await access.unban(2, NOW)
+        await engine.drain(timeout=30)  # lifting the ban does not send what it cancelled
+        statuses = [r[0] for r in await db.fetchall(
+            "SELECT status FROM outbox WHERE chat_id = 2")]  # fmt: skip
+    assert server.sends(2) == [] and statuses == ["cancelled", "cancelled"]
+    del expected[2]
+    assert_each_chat_got_its_digest_once(server, expected)
+
+
+async def test_ban_between_parts_stops_the_rest(tmp_path, server, bot):
+    """Sent parts stay sent; the parts not yet sent when the ban comes are never sent."""
+    from storage.access import AccessRepo
+
+    path = tmp_path / "ban.sqlite3"
+    await fill(path, (1, 2), parts=3)
+    async with Database(path) as db:
+        engine = Sender(bot, db, rate=100, idle_poll=0.1)  # parts of a chat 1 s apart
+        engine.start()
+        try:
+            await server.wait_sent(1, 1, timeout=10)
+            assert await AccessRepo(db).ban(1, by=999, reason=None, now=NOW)
+            await server.wait_sent(2, 3, timeout=15)
+        finally:
+            await engine.stop()
+    assert received(server, 1) == ["digest for 1, part 0"]
+    assert received(server, 2) == [f"digest for 2, part {p}" for p in range(3)]
+
+
+async def test_ban_while_fetched_but_not_yet_sent(tmp_path, server, bot):
+    """The sender already holds the message (waiting for the rate limit) when the ban lands."""
+    from storage.access import AccessRepo
+
+    path = tmp_path / "ban.sqlite3"
+    await fill(path, (1, 2), parts=1)
+    async with Database(path) as db:
+        # One send per 2 s overall: chat 2 waits in the sender's hands while chat 1 goes.
+        engine = Sender(bot, db, rate=0.5, concurrency=1, idle_poll=0.1)
+        engine.start()
+        try:
+            await server.wait_sent(1, 1, timeout=10)
+            assert await AccessRepo(db).ban(2, by=999, reason=None, now=NOW)
+            async with asyncio.timeout(10):  # the sender's turn for chat 2 comes, and passes
+                while engine.stats.cancelled < 1:
+                    await asyncio.sleep(0.05)
+        finally:
+            await engine.stop()
+    assert len(received(server, 1)) == 1 and server.sends(2) == []
+
+
+@pytest.mark.parametrize("how", ["stop", "blocked"])
+async def test_stop_or_block_holds_for_queued_digests(tmp_path, server, bot, how):
+    from storage.chats import ChatRepo
+
+    path = tmp_path / "stop.sqlite3"
+    expected = await fill(path, (1, 2, 3), parts=2)
+    async with Database(path) as db:
+        chats = ChatRepo(db)
+        if how == "stop":
+            assert await chats.delete(2)  # what /stop's confirmation does
+        else:
+            await chats.set_status(2, "blocked", NOW)  # what a my_chat_member "kicked" does
+        await Sender(bot, db, rate=0, idle_poll=0.1).drain(timeout=30)
+        if how == "blocked":
+            await chats.reactivate(2, NOW)  # the user comes back with /start
+            await Sender(bot, db, rate=0, idle_poll=0.1).drain(timeout=30)
+    assert server.sends(2) == []
+    del expected[2]
+    assert_each_chat_got_its_digest_once(server, expected)
