@@ -64,6 +64,7 @@ class DeliveryStats:
     failed: int = 0  # given up: bad request, or transient errors for longer than retry_for
     blocked: int = 0  # chats that blocked/kicked the bot
     migrated: int = 0
+    cancelled: int = 0  # fetched, then not sent: banned, blocked or unsubscribed meanwhile
     outages: int = 0  # times the circuit breaker opened
     probes: int = 0  # getMe calls while it was open
     unrecorded: int = 0  # accepted sends the database could not record at once
@@ -363,6 +364,13 @@ class Sender:
             self._wakeup.set()
 
     async def _send(self, row: OutboxMessage) -> None:
+        # A ban, /stop or block may have come since the row was fetched: it holds for this too.
+        if (reason := await self.outbox.undeliverable(row.id)) is not None:
+            self.stats.cancelled += 1
+            if reason in ("banned", "blocked"):
+                await self.outbox.cancel_chat(row.chat_id, reason)
+            log.info("outbox %s to chat %s not sent: %s", row.id, row.chat_id, reason)
+            return
         preview = (
             LinkPreviewOptions(url=row.preview_url, prefer_small_media=True)
             if row.preview_url
@@ -480,9 +488,9 @@ class Sender:
         log.info(
             "chat %s is unreachable (%s): marked blocked, settings kept", row.chat_id, exc.message
         )
+        await self.outbox.fail_chat(row.chat_id, f"blocked: {exc.message}")
         with contextlib.suppress(LookupError):
             await self.chats.set_status(row.chat_id, "blocked", self.clock())
-        await self.outbox.fail_chat(row.chat_id, f"blocked: {exc.message}")
 
     async def _give_up(self, row: OutboxMessage, exc: Exception) -> None:
         self.stats.failed += 1

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database
+from storage.outbox import cancel_pending
 from storage.timefmt import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -219,6 +220,8 @@ class AccessRepo:
                 " WHERE id = ? AND status = 'active'",
                 (to_db(now), subject_id),
             )
+            # What was queued before the ban is not sent either, now or after an unban.
+            await cancel_pending(conn, subject_id, "banned")
         return True
 
     async def unban(self, subject_id: int, now: datetime) -> bool:

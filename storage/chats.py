@@ -13,6 +13,7 @@ from typing import Any
 import aiosqlite
 
 from storage.db import Database
+from storage.outbox import cancel_pending
 from storage.timefmt import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -258,7 +259,19 @@ class ChatRepo:
     async def set_status(self, chat_id: int, status: str, now: datetime) -> Chat:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; expected one of {STATUSES}")
-        return await self._update(chat_id, now, status=status, next_slot_at=None)
+        if status != "blocked":
+            return await self._update(chat_id, now, status=status, next_slot_at=None)
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "UPDATE chats SET status = 'blocked', next_slot_at = NULL, updated_at = ?"
+                " WHERE id = ?",
+                (to_db(now), chat_id),
+            ) as cur:
+                if cur.rowcount == 0:
+                    raise ChatNotFoundError(chat_id)
+            # A chat that blocked the bot gets nothing queued before, even if it comes back.
+            await cancel_pending(conn, chat_id, "blocked")
+        return await self._must_get(chat_id)
 
     async def reactivate(self, chat_id: int, now: datetime) -> Chat | None:
         """A chat that had blocked the bot came back: active again, settings untouched."""

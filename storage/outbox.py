@@ -15,6 +15,11 @@ from storage.timefmt import from_db, to_db
 
 log = logging.getLogger(__name__)
 
+# Messages of banned or blocked chats are never sent (their rows are cancelled as well).
+_DELIVERABLE = (
+    " AND o.chat_id NOT IN (SELECT subject_id FROM bans)"
+    " AND o.chat_id NOT IN (SELECT id FROM chats WHERE status = 'blocked')"
+)
 _UNIQUE_KINDS = ("scheduled",)  # other kinds may repeat within a second: shift their slot_at
 
 
@@ -73,6 +78,16 @@ def _message(row: aiosqlite.Row) -> OutboxMessage:
         rich=row["format"] == "rich",
         fallback=tuple(json.loads(row["fallback"])) if row["fallback"] else (),
     )
+
+
+async def cancel_pending(conn: aiosqlite.Connection, chat_id: int, reason: str) -> int:
+    """Inside the caller's transaction (the ban, the block): the chat's pending messages become
+    'cancelled' — not sent now, and not after an unban or a return either."""
+    async with conn.execute(
+        "UPDATE outbox SET status = 'cancelled', error = ? WHERE chat_id = ? AND status = 'pending'",
+        (f"cancelled: {reason}", chat_id),
+    ) as cur:
+        return cur.rowcount
 
 
 class OutboxRepo:
@@ -202,18 +217,44 @@ class OutboxRepo:
     # -- delivery side
 
     async def due_heads(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        """The oldest pending message of each chat, if due: parts of one chat go in order."""
+        """The oldest pending message of each chat, if due: parts of one chat go in order.
+        Banned and blocked chats get nothing, whatever was queued before."""
         rows = await self.db.fetchall(
             "SELECT o.* FROM outbox o JOIN (SELECT MIN(id) AS id FROM outbox"
             " WHERE status = 'pending' GROUP BY chat_id) h ON h.id = o.id"
-            " WHERE o.not_before <= ? ORDER BY o.id LIMIT ?",
+            " WHERE o.not_before <= ?" + _DELIVERABLE + " ORDER BY o.id LIMIT ?",
             (to_db(now), limit),
         )
         return [_message(r) for r in rows]
 
+    async def undeliverable(self, message_id: int) -> str | None:
+        """Why this message must not be sent now — "gone" (its chat unsubscribed), "done",
+        "banned" or "blocked" — or None. Asked right before each send, because a ban or /stop
+        may come between fetching a message and sending it."""
+        row = await self.db.fetchone(
+            "SELECT o.status, c.status AS chat_status,"
+            " EXISTS (SELECT 1 FROM bans WHERE subject_id = o.chat_id) AS banned"
+            " FROM outbox o JOIN chats c ON c.id = o.chat_id WHERE o.id = ?",
+            (message_id,),
+        )
+        if row is None:
+            return "gone"
+        if row["status"] != "pending":
+            return "done"
+        if row["banned"]:
+            return "banned"
+        return "blocked" if row["chat_status"] == "blocked" else None
+
+    async def cancel_chat(self, chat_id: int, reason: str) -> int:
+        """Cancel every pending message of a chat (banned, blocked): never sent, not even later."""
+        async with self.db.transaction() as conn:
+            return await cancel_pending(conn, chat_id, reason)
+
     async def next_due_at(self) -> datetime | None:
         return from_db(
-            await self.db.fetchval("SELECT MIN(not_before) FROM outbox WHERE status = 'pending'")
+            await self.db.fetchval(
+                "SELECT MIN(not_before) FROM outbox o WHERE status = 'pending'" + _DELIVERABLE
+            )
         )
 
     async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
@@ -277,7 +318,7 @@ class OutboxRepo:
             return cur.rowcount
 
     async def counts(self) -> dict[str, int]:
-        result = {"pending": 0, "sent": 0, "failed": 0}
+        result = {"pending": 0, "sent": 0, "failed": 0, "cancelled": 0}
         for row in await self.db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status"):
             result[row[0]] = row[1]
         return result

@@ -8,7 +8,14 @@ Usage::
         sent = await server.wait_sent(42, 1)       # sendMessage params sent to chat 42
 
 `fail_next(method, kind, chat_id=None, times=1, retry_after=1)` makes the next matching calls
-fail with Telegram's real error shapes (kinds: 429, 401, 403, 400, 500, migrate, drop).
+fail with Telegram's real error shapes (kinds: 429, 401, 403, 400, 500, migrate), or fail on the
+wire: `drop` closes the connection without sending, `accept_drop` sends (the message is
+delivered to the chat) and then loses the reply, `hang` never answers (held until the client
+gives up, the server closes, or `release_hung()`). Every request records `received_at` and
+`answered_at` (time.monotonic()), so tests can check waits: `assert_retries_waited()` (no
+retry before `retry_after`) and `assert_global_pauses()` (nothing sent to anyone during a
+private chat's flood wait). Texts are checked like Telegram: HTML entities must parse, and the
+visible text is at most 4096 UTF-16 code units (captions 1024).
 """
 
 from __future__ import annotations
@@ -39,11 +46,23 @@ SEND_METHODS = frozenset(
 )
 
 
+WIRE_KINDS = frozenset({"drop", "accept_drop", "hang"})  # failures of the connection, not the API
+
+
 @dataclass
 class Request:
     method: str
     params: dict[str, Any]
-    ok: bool | None = None  # None: failed by script (fail_next) or still running
+    ok: bool | None = None  # True: performed (even if the reply was lost); None: scripted/pending
+    received_at: float = field(default_factory=time.monotonic)
+    answered_at: float | None = None  # when the reply left (or was lost); None: never answered
+    status: int | None = None  # HTTP status sent; None: no reply reached the client
+    retry_after: int | None = None  # a 429's retry_after
+    reply: str = "pending"  # answered | dropped | accepted_dropped | hung | pending
+
+    @property
+    def chat_id(self) -> Any:
+        return self.params.get("chat_id")
 
 
 @dataclass
@@ -76,6 +95,7 @@ class FakeBotAPI:
         self._failures: list[Failure] = []
         self._waiters: set[asyncio.Future[None]] = set()
         self._closing = False
+        self._released = 0  # bumped by release_hung(): hung requests end without an answer
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -111,9 +131,11 @@ class FakeBotAPI:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def make_bot(self, token: str = TOKEN, **defaults: Any) -> Bot:
-        """An aiogram Bot whose session talks to this server (HTML parse mode by default)."""
-        session = AiohttpSession(api=TelegramAPIServer.from_base(self.base_url))
+    def make_bot(self, token: str = TOKEN, *, timeout: float | None = None, **defaults: Any) -> Bot:
+        """An aiogram Bot whose session talks to this server (HTML parse mode by default);
+        `timeout`: seconds before a request gives up (for `hang`; aiogram's default is 60)."""
+        api = TelegramAPIServer.from_base(self.base_url)
+        session = AiohttpSession(api=api) if timeout is None else AiohttpSession(api=api, timeout=timeout)
         props = DefaultBotProperties(**({"parse_mode": "HTML"} | defaults))
         return Bot(token, session=session, default=props)
 
@@ -123,13 +145,22 @@ class FakeBotAPI:
                   retry_after: int = 1, migrate_to: int | None = None,
                   description: str | None = None) -> None:  # fmt: skip
         """The next `times` calls of `method` (to `chat_id`, if given) fail as `kind`."""
-        if kind not in {*obj.ERRORS, "drop"}:
+        if kind not in {*obj.ERRORS, *WIRE_KINDS}:
             raise ValueError(f"unknown failure kind {kind!r}")
         if kind == "migrate" and migrate_to is None:
             migrate_to = -(10**12) - abs(chat_id or 1)
         self._failures.append(
             Failure(method, kind, chat_id, times, retry_after, migrate_to, description)
         )
+
+    def clear_failures(self) -> None:
+        """Forget every scripted failure not used yet (e.g. before restarting a killed sender)."""
+        self._failures.clear()
+
+    def release_hung(self) -> None:
+        """End every request held by a `hang` failure now: the connection closes, no answer."""
+        self._released += 1
+        self._notify()
 
     def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
         """getChatMember(chat_id, user_id) answers this status (default "member")."""
@@ -207,6 +238,55 @@ class FakeBotAPI:
             if r.method in SEND_METHODS and r.params.get("chat_id") == chat_id and r.ok
         ]
 
+    def sends(self, chat_id: int | None = None) -> list[Request]:
+        """Every send* request (to `chat_id`, if given) however it ended, in arrival order."""
+        return [
+            r
+            for r in self.requests
+            if r.method in SEND_METHODS and (chat_id is None or r.chat_id == chat_id)
+        ]
+
+    def assert_retries_waited(self, tolerance: float = 0.0) -> int:
+        """No request to a chat arrived earlier than `retry_after` after a 429 for that chat was
+        answered. Returns how many 429s were followed by a retry (so a test can require some)."""
+        checked = 0
+        for n, flood in enumerate(self.requests):
+            if flood.status != 429 or flood.answered_at is None:
+                continue
+            allowed = flood.answered_at + (flood.retry_after or 0) - tolerance
+            later = [r for r in self.requests[n + 1 :]
+                     if r.method in SEND_METHODS and r.chat_id == flood.chat_id]  # fmt: skip
+            early = [r for r in later if r.received_at < allowed]
+            if early:
+                gap = early[0].received_at - flood.answered_at
+                raise AssertionError(
+                    f"chat {flood.chat_id} was retried {gap:.3f}s after a 429 that asked for "
+                    f"{flood.retry_after}s"
+                )
+            checked += bool(later)
+        return checked
+
+    def assert_global_pauses(self, tolerance: float = 0.0) -> int:
+        """After a 429 in a private chat (the bot-wide limit), no send to ANY chat arrived until
+        `retry_after` had passed. Exact when the sender runs one send at a time; with more, a
+        send already on its way when the 429 was answered cannot be told apart. Returns how many
+        such pauses were checked."""
+        checked = 0
+        for flood in self.requests:
+            if flood.status != 429 or flood.answered_at is None or not _private(flood.chat_id):
+                continue
+            start = flood.answered_at
+            end = start + (flood.retry_after or 0) - tolerance
+            inside = [r for r in self.sends() if start < r.received_at < end]
+            if inside:
+                raise AssertionError(
+                    f"chat {inside[0].chat_id} was sent to "
+                    f"{inside[0].received_at - start:.3f}s into a {flood.retry_after}s flood "
+                    f"wait of private chat {flood.chat_id}"
+                )
+            checked += 1
+        return checked
+
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """The bot's message as it stands after edits: {"text", "reply_markup", ...}."""
         return self.messages[(chat_id, message_id)]
@@ -237,6 +317,10 @@ class FakeBotAPI:
         await self._wait(lambda: len(self.calls(method, chat_id)) >= n, timeout,
                          lambda: f"{n} {method} calls, got {len(self.calls(method, chat_id))}")  # fmt: skip
         return self.calls(method, chat_id)
+
+    async def wait_until(self, done: Any, timeout: float = 5, what: str = "a condition") -> None:  # noqa: ASYNC109
+        """Wait until `done()` holds, re-checked on every request and update."""
+        await self._wait(done, timeout, lambda: what)
 
     async def _wait(self, done: Any, seconds: float, what: Any) -> None:
         try:
@@ -271,10 +355,8 @@ class FakeBotAPI:
         self.requests.append(record)
         try:
             failure = self._take_failure(method, params.get("chat_id"))
-            if failure is not None and failure.kind == "drop":
-                assert request.transport is not None
-                request.transport.abort()
-                return web.Response()
+            if failure is not None and failure.kind in WIRE_KINDS:
+                return await self._wire_failure(request, record, failure.kind)
             if failure is not None:
                 status, body = obj.error_body(
                     failure.kind,
@@ -282,12 +364,34 @@ class FakeBotAPI:
                     migrate_to=failure.migrate_to,
                     description=failure.description,
                 )
-                return web.json_response(body, status=status)
-            status, body = self._answer(method, params)
-            record.ok = status == 200
+                if failure.kind == "429":
+                    record.retry_after = failure.retry_after
+            else:
+                status, body = self._answer(method, params)
+                record.ok = status == 200
+            record.status, record.reply = status, "answered"
+            record.answered_at = time.monotonic()
             return web.json_response(body, status=status)
         finally:
             self._notify()
+
+    async def _wire_failure(self, request: web.Request, record: Request, kind: str) -> web.Response:
+        """drop: no send, connection closed; accept_drop: sent, then the reply is lost;
+        hang: no answer until the client hangs up, the server closes or release_hung()."""
+        if kind == "accept_drop":
+            status, _ = self._answer(record.method, record.params)
+            record.ok = status == 200
+        elif kind == "hang":
+            record.reply = "hung"
+            self._notify()
+            released = self._released
+            while not (self._closing or self._released != released or _gone(request)):
+                with contextlib.suppress(TimeoutError):
+                    await self._until(lambda: self._closing or self._released != released, 0.05)
+            return _abort(request)
+        record.reply = "accepted_dropped" if kind == "accept_drop" else "dropped"
+        record.answered_at = time.monotonic()
+        return _abort(request)
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)
@@ -411,3 +515,18 @@ class FakeBotAPI:
         if not isinstance(chat_id, int) or chat_id > 0:
             return "private"
         return "supergroup" if chat_id < -(10**12) else "group"
+
+
+def _private(chat_id: Any) -> bool:
+    return isinstance(chat_id, int) and chat_id > 0
+
+
+def _gone(request: web.Request) -> bool:
+    """The client closed the connection (gave up, or its process died)."""
+    return request.transport is None or request.transport.is_closing()
+
+
+def _abort(request: web.Request) -> web.Response:
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response()

@@ -147,9 +147,14 @@ def check_text(text: Any, parse_mode: str | None, *, limit: int = 4096) -> str |
         if parser.error:
             return f"Bad Request: can't parse entities: {parser.error}"
         visible = "".join(parser.text)
-    if len(visible) > limit:
+    if utf16_len(visible) > limit:
         return "Bad Request: message is too long"
     return None
+
+
+def utf16_len(text: str) -> int:
+    """Telegram measures texts in UTF-16 code units: an emoji outside the BMP counts as two."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 # Rich messages (sendRichMessage, HTML style): block elements on top of the message tags, and
@@ -173,7 +178,7 @@ def check_rich(rich_message: Any) -> str | None:
         return f"Bad Request: can't parse rich message: {parser.error}"
     if not "".join(parser.text).strip():
         return "Bad Request: rich message content is empty"
-    if len("".join(parser.text)) > RICH_TEXT_LIMIT:
+    if utf16_len("".join(parser.text)) > RICH_TEXT_LIMIT:
         return "Bad Request: RICH_MESSAGE_TOO_LONG"
     if parser.blocks > RICH_BLOCK_LIMIT:
         return "Bad Request: RICH_MESSAGE_TOO_MANY_BLOCKS"

@@ -70,6 +70,8 @@ async def test_failures_repeat_times(server, bot):
         ("<b>open", "Can't find end tag"),
         ("Tom & Jerry", "unsupported entity"),
         ("x" * 4097, "message is too long"),
+        ("👍" * 3000, "message is too long"),  # 3,000 characters, 6,000 UTF-16 code units
+        ("<b>" + "👍" * 2049 + "</b>", "message is too long"),
         ("   ", "message text is empty"),
     ],
 )
@@ -80,7 +82,96 @@ async def test_bad_text_is_rejected_like_telegram(bot, text, description):
 
 async def test_long_text_counts_visible_characters(server, bot):
     await bot.send_message(1, "<b>" + "я" * 4096 + "</b>")
+    await bot.send_message(1, "<i>" + "👍" * 2048 + "</i>")  # exactly 4096 UTF-16 code units
+    await bot.send_message(1, "&amp;" * 4096)  # an entity is one visible character
+    assert len(server.sent(1)) == 3
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(1, "&amp;" * 4097)
+
+
+async def test_caption_limit_in_utf16(server, bot):
+    from aiogram.types import BufferedInputFile
+
+    photo = BufferedInputFile(b"png", filename="chart.png")
+    await bot.send_photo(1, photo, caption="👍" * 512)
+    with pytest.raises(TelegramBadRequest, match="message caption is too long"):
+        await bot.send_photo(1, photo, caption="👍" * 513)
     assert len(server.sent(1)) == 1
+
+
+async def test_accept_drop_delivers_but_loses_the_reply(server, bot):
+    server.fail_next("sendMessage", "accept_drop", chat_id=4)
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_message(4, "delivered, reply lost")
+    assert [m["text"] for m in server.sent(4)] == ["delivered, reply lost"]
+    (record,) = server.sends(4)
+    assert record.reply == "accepted_dropped" and record.status is None
+    assert server.last_message(4)[1]["text"] == "delivered, reply lost"
+
+
+async def test_drop_does_not_deliver(server, bot):
+    server.fail_next("sendMessage", "drop", chat_id=4)
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_message(4, "lost")
+    assert server.sent(4) == [] and server.sends(4)[0].reply == "dropped"
+
+
+async def test_hang_holds_until_the_client_gives_up(server):
+    impatient = server.make_bot(timeout=0.3)
+    try:
+        server.fail_next("sendMessage", "hang", chat_id=6)
+        with pytest.raises(TelegramNetworkError):
+            await impatient.send_message(6, "never answered")
+        (record,) = server.sends(6)
+        assert record.reply == "hung" and record.answered_at is None and server.sent(6) == []
+        await impatient.send_message(6, "next one")
+        assert [m["text"] for m in server.sent(6)] == ["next one"]
+    finally:
+        await impatient.session.close()
+
+
+async def test_hang_is_recorded_at_once_and_released_on_demand(server, bot):
+    server.fail_next("sendMessage", "hang", chat_id=6)
+    send = asyncio.create_task(bot.send_message(6, "held"))
+    await server.wait_calls("sendMessage", 1, chat_id=6)
+    assert not send.done() and server.sends(6)[0].reply == "hung"
+    server.release_hung()
+    with pytest.raises(TelegramNetworkError):
+        await send
+    assert server.sent(6) == []
+
+
+async def test_requests_carry_timestamps(server, bot):
+    server.fail_next("sendMessage", "429", chat_id=1, retry_after=2)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(1, "x")
+    await bot.send_message(2, "y")
+    flood, other = server.sends()
+    assert flood.status == 429 and flood.retry_after == 2 and other.status == 200
+    assert flood.received_at <= flood.answered_at <= other.received_at <= other.answered_at
+
+
+async def test_wait_assertions_catch_early_sends(server, bot):
+    server.fail_next("sendMessage", "429", chat_id=1, retry_after=5)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(1, "x")
+    assert server.assert_retries_waited() == 0  # nothing retried yet: nothing to check
+    await bot.send_message(2, "another chat during a private chat's flood wait")
+    with pytest.raises(AssertionError, match="flood wait of private chat 1"):
+        server.assert_global_pauses()
+    await bot.send_message(1, "x again, at once")
+    with pytest.raises(AssertionError, match=r"retried .* after a 429 that asked for 5s"):
+        server.assert_retries_waited()
+
+
+async def test_wait_assertions_pass_when_the_wait_was_kept(server, bot):
+    server.fail_next("sendMessage", "429", chat_id=-3, retry_after=1)  # a group: only that chat
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(-3, "x")
+    await bot.send_message(2, "others may go on")
+    await asyncio.sleep(1.05)
+    await bot.send_message(-3, "x")
+    assert server.assert_retries_waited() == 1 and server.assert_global_pauses() == 0
 
 
 async def test_edits_and_callback_data_limit(server, bot):
