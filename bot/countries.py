@@ -77,7 +77,8 @@ def _case_forms(word: str) -> list[str]:
     """Likely case forms of a Russian place name the morphology may not know ("Куляб" -> "Кулябе").
 
     Unknown proper nouns get guessed lemmas that differ from form to form, so every form is
-    compiled as its own phrase instead of trusting one lemma."""
+    compiled as its own phrase instead of trusting one lemma. No instrumental: the morphology
+    reads "Уральском" as the adjective «уральский» (the Urals, Russia), not as Uralsk."""
     if not word or not ("А" <= word[0] <= "Я"):
         return [word]
     last, stem = word[-1], word[:-1]
@@ -86,15 +87,15 @@ def _case_forms(word: str) -> list[str]:
     elif last == "я":
         endings = [stem + e for e in ("и", "е", "ю", "ей")]
     elif last == "ь":
-        endings = [stem + e for e in ("я", "ю", "ем", "е", "и", "ью")]
+        endings = [stem + e for e in ("я", "ю", "е", "и", "ью")]
     elif last == "й":
-        endings = [stem + e for e in ("я", "ю", "ем", "е")]
+        endings = [stem + e for e in ("я", "ю", "е")]
     elif last in "ыи" and word[-2:-1] not in "аеиоуыэюя":
         endings = [stem + e for e in ("ах", "ам", "ами", "ов")]
     elif last in "аеиоуыэюя":
         endings = []
     else:
-        endings = [word + e for e in ("а", "у", "ом", "е")]
+        endings = [word + e for e in ("а", "у", "е")]
     return [word, *endings]
 
 
@@ -126,6 +127,7 @@ class CountryCatalog:
         rules: list[Rule] = []
         self._ambiguous: set[tuple[str, str]] = set()
         self._names: dict[int, bool] = {}  # id(rule) -> the rule is a capitalized name
+        self._veto_of: dict[int, str] = {}  # id(veto rule) -> the country it is not
         for iso2, entry in data["countries"].items():
             if len(iso2) != 2 or not iso2.islower():
                 raise ValueError(f"country key must be ISO 3166-1 alpha-2 lower case: {iso2!r}")
@@ -139,7 +141,9 @@ class CountryCatalog:
                 self._names[id(rule)] = phrase[:1].isupper()
             self._ambiguous.update((iso2, phrase) for phrase in entry.get("ambiguous", []))
             for phrase in entry.get("veto", []):
-                rules.append(compile_rule(morph, "", phrase, 0.0, cased=True))
+                rule = compile_rule(morph, "", phrase, 0.0, cased=True)
+                rules.append(rule)
+                self._veto_of[id(rule)] = iso2
         codes = {d.iso2 for d in defs}
         self._places: set[int] = set()
         self._doubtful_places: set[int] = set()
@@ -170,7 +174,11 @@ class CountryCatalog:
         found: dict[str, list[str]] = {}
         named: list[Hit] = []
         doubtful: dict[str, list[str]] = {}
-        for hit in resolve(self.index.find(toks)):
+        kept = resolve(self.index.find(toks))
+        # One sense per text: where a veto shows that an ambiguous name means something else
+        # ("Michael Jordan", "state of Georgia"), its other bare uses are doubtful too.
+        other_sense = {self._veto_of[id(h.rule)] for h in kept if id(h.rule) in self._veto_of}
+        for hit in kept:
             if not hit.rule.key:
                 continue
             if id(hit.rule) in self._places:
@@ -184,8 +192,8 @@ class CountryCatalog:
                 continue
             else:
                 named.append(hit)
-            if (hit.rule.key, hit.rule.phrase) in self._ambiguous and self._looks_like_a_name(
-                toks, hit
+            if (hit.rule.key, hit.rule.phrase) in self._ambiguous and (
+                hit.rule.key in other_sense or self._looks_like_a_name(toks, hit)
             ):
                 doubtful.setdefault(hit.rule.key, []).append(surface_of(toks, hit))
                 continue

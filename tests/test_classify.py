@@ -324,3 +324,18 @@ def test_places_file_must_name_known_countries(tmp_path: Path) -> None:
     path.write_text('[places.xx]\nru = ["Нигдебург"]\nen = []\n', encoding="utf-8")
     with pytest.raises(ValueError, match="unknown country"):
         Classifier.load(places_path=path)
+
+
+@pytest.mark.parametrize(
+    ("text", "countries"),
+    [
+        ("Hyundai's Georgia battery plant near Savannah in the U.S. state of Georgia", {"us"}),
+        ("Nike's Jordan brand, named after Michael Jordan", set()),
+        ("Jordan's king met Michael Jordan; Jordanian officials", {"jo"}),
+        ("talks in Georgia's capital", {"ge"}),
+    ],
+)
+def test_one_sense_per_text_for_ambiguous_names(
+    clf: Classifier, text: str, countries: set[str]
+) -> None:
+    assert set(clf.classify(text, "").countries) == countries, clf.classify(text, "").matches
