@@ -187,43 +187,108 @@ def parse_rule(morph: Morph, text: str, country_codes: Iterable[str]) -> RuleSpe
     return RuleSpec(" ".join(shown), tuple(required), tuple(excluded), tuple(countries))
 
 
-def _key(spec: RuleSpec) -> str:
-    """The lemma a rule is indexed by: the longest first lemma of its words (longer is rarer)."""
-    return max((need[0] for need in spec.required), key=len)
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A rule prepared for set arithmetic over a pool's postings."""
+
+    id: int
+    spec: RuleSpec
+    words: tuple[str, ...]  # every lemma the rule requires (phrases too: a necessary condition)
+    phrases: tuple[str, ...]  # required sequences of two words or more, as " a b "
+    not_words: tuple[str, ...]
+    not_phrases: tuple[str, ...]
+
+
+def _compile(rule: ChatRule) -> _Compiled:
+    spec = rule.spec
+    words = tuple(dict.fromkeys(w for need in spec.required for w in need))
+    return _Compiled(
+        rule.id,
+        spec,
+        words,
+        tuple(_padded(n) for n in spec.required if len(n) > 1),
+        tuple(n[0] for n in spec.excluded if len(n) == 1),
+        tuple(_padded(n) for n in spec.excluded if len(n) > 1),
+    )
+
+
+def _padded(lemmas: Sequence[str]) -> str:
+    """Space-joined lemmas between spaces: adjacency in order is then a substring test."""
+    return " " + " ".join(lemmas) + " "
 
 
 class RuleIndex:
-    """Many chats' rules keyed by one required lemma each, for matching a pool of articles."""
+    """Many chats' rules, matched against a pool of articles at once.
+
+    A pool is turned into postings (lemma → ids of the articles holding it, only for lemmas some
+    rule mentions), then each rule is a few C-level set operations: the intersection of its
+    words' postings, minus its exclusions', within its countries'. Only phrase rules look at
+    token order, and only for the articles the sets left.
+    """
 
     def __init__(self, rules: Iterable[ChatRule]) -> None:
-        self.by_lemma: dict[str, list[ChatRule]] = {}
-        self.count = 0
-        for rule in rules:
-            self.by_lemma.setdefault(_key(rule.spec), []).append(rule)
-            self.count += 1
+        self.rules = [_compile(r) for r in rules]
+        self.count = len(self.rules)
+        self.lemmas = frozenset(
+            w
+            for r in self.rules
+            for w in (*r.words, *r.not_words)  # excluded phrases are checked on the text
+        )
 
     def match(self, seq: Sequence[str], countries: Sequence[str] = ()) -> list[int]:
         """Ids of the rules one article (normalized tokens, country tags) matches."""
-        lemmas = set(seq)
-        found: list[int] = []
-        by_lemma = self.by_lemma
-        for lemma in lemmas:
-            candidates = by_lemma.get(lemma)
-            if candidates is None:
-                continue
-            for rule in candidates:
-                if rule.spec.matches(seq, lemmas, countries):
-                    found.append(rule.id)
-        return found
+        return sorted(self.match_all({0: " ".join(seq)}, {0: countries}))
 
     def match_all(
         self, terms: Mapping[int, str], countries_of: Mapping[int, Sequence[str]]
     ) -> dict[int, list[int]]:
-        """{rule id: matching article ids} over articles given as {id: space-joined terms}."""
+        """{rule id: matching article ids, ascending} over articles given as {id: space-joined
+        terms} (bot.searchterms.index_terms) and their country tags."""
         hits: dict[int, list[int]] = {}
-        if not self.count:
+        if not self.count or not terms:
             return hits
+        wanted = self.lemmas
+        postings: dict[str, set[int]] = {}
         for article_id, text in terms.items():
-            for rule_id in self.match(text.split(), countries_of.get(article_id, ())):
-                hits.setdefault(rule_id, []).append(article_id)
+            for lemma in wanted.intersection(text.split()):
+                found = postings.get(lemma)
+                if found is None:
+                    postings[lemma] = {article_id}
+                else:
+                    found.add(article_id)
+        by_country: dict[str, set[int]] = {}
+        for article_id, codes in countries_of.items():
+            if article_id in terms:
+                for code in codes:
+                    by_country.setdefault(code, set()).add(article_id)
+        empty: set[int] = set()
+        padded: dict[int, str] = {}
+        for rule in self.rules:
+            sets = sorted((postings.get(w, empty) for w in rule.words), key=len)
+            if not sets[0]:
+                continue
+            found = sets[0].intersection(*sets[1:])
+            if found and rule.spec.countries:
+                found &= set().union(*(by_country.get(c, empty) for c in rule.spec.countries))
+            for word in rule.not_words:
+                if found:
+                    found -= postings.get(word, empty)
+            if found and (rule.phrases or rule.not_phrases):
+                found = {i for i in found if _order_ok(rule, _text(padded, terms, i))}
+            if found:
+                hits[rule.id] = sorted(found)
         return hits
+
+
+def _text(cache: dict[int, str], terms: Mapping[int, str], article_id: int) -> str:
+    text = cache.get(article_id)
+    if text is None:
+        text = cache[article_id] = " " + " ".join(terms[article_id].split()) + " "
+    return text
+
+
+def _order_ok(rule: _Compiled, text: str) -> bool:
+    """`text`: the article's terms as " a b c " (single spaces)."""
+    if not all(p in text for p in rule.phrases):
+        return False
+    return not any(p in text for p in rule.not_phrases)

@@ -3,8 +3,13 @@
 Each chat has at most one message in flight, its parts go in order, and a message is marked
 sent in its own small transaction right after Telegram accepted it — so a crash resends at most
 the messages that were in flight (≤ `concurrency`, one per chat). Nothing is dropped for a
-flood wait; transient errors get bounded exponential back-off; a chat that blocked the bot
-is marked blocked with its settings kept.
+flood wait; transient errors (5xx, network, timeouts) are retried with capped exponential
+back-off for at least `retry_for` (24 h); when several fail in a row Telegram is down, and a
+circuit breaker pauses the whole sender and probes with getMe until Telegram answers again. A
+chat that blocked the bot is marked blocked with its settings kept. If the database cannot
+record a send, the accepted message's id is kept in memory (so it is never sent again), no new
+send starts, admins are alerted, and the record is written as soon as the database works.
+All waiting goes through the injected `sleep` and `clock`, so tests drive hours in seconds.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +36,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import LinkPreviewOptions
 
+from bot.breaker import CircuitBreaker
 from bot.ratelimit import RateLimiter
 from storage.chats import ChatRepo
 from storage.db import Database
@@ -48,9 +54,24 @@ class DeliveryStats:
     sent: int = 0
     flood_waits: int = 0  # 429s (retried, never dropped)
     retries: int = 0  # transient errors retried
-    failed: int = 0  # given up: bad request or too many transient errors
+    failed: int = 0  # given up: bad request, or transient errors for longer than retry_for
     blocked: int = 0  # chats that blocked/kicked the bot
     migrated: int = 0
+    outages: int = 0  # times the circuit breaker opened
+    probes: int = 0  # getMe calls while it was open
+    unrecorded: int = 0  # accepted sends the database could not record at once
+
+
+def attempts_for(window: timedelta, base: float, cap: float) -> int:
+    """The number of attempts whose back-off delays (base, 2×base, … capped) add up to `window`."""
+    total, attempts = 0.0, 1
+    while total < window.total_seconds():
+        total += min(cap, base * 2 ** min(attempts - 1, 30))
+        attempts += 1
+    return attempts
+
+
+AlertHook = Callable[..., Awaitable[None]]  # (locale key, **values): tells the admins
 
 
 class Sender:
@@ -61,22 +82,37 @@ class Sender:
         *,
         rate: float = 25.0,
         concurrency: int = 4,
-        max_attempts: int = 5,
+        max_attempts: int | None = None,
+        retry_for: timedelta = timedelta(hours=24),
         backoff_base: float = 2.0,
+        backoff_cap: float = 300.0,
+        breaker: CircuitBreaker | None = None,
+        request_timeout: float = 30.0,
+        record_retry: float = 5.0,
         batch: int = 200,
         idle_poll: float = 5.0,
         clock: Callable[[], datetime] = _utc_now,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         limiter: RateLimiter | None = None,
+        outbox: OutboxRepo | None = None,
+        on_alert: AlertHook | None = None,
     ) -> None:
         self.bot = bot
-        self.outbox = OutboxRepo(db)
+        self.outbox = outbox or OutboxRepo(db)
         self.chats = ChatRepo(db)
         self.limiter = limiter or RateLimiter(rate)
-        self.max_attempts = max_attempts
         self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        # Give up on transient errors only after their back-off delays add up to `retry_for`.
+        self.max_attempts = max_attempts or attempts_for(retry_for, backoff_base, backoff_cap)
+        self.breaker = breaker or CircuitBreaker()
+        self.request_timeout = request_timeout
+        self.record_retry = record_retry
         self.batch = batch
         self.idle_poll = idle_poll
         self.clock = clock
+        self.sleep = sleep
+        self.on_alert = on_alert
         self.stats = DeliveryStats()
         self._slots = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
@@ -85,6 +121,10 @@ class Sender:
         self._sends: set[asyncio.Task[None]] = set()
         self._in_flight: set[int] = set()  # chat ids
         self._done_since_fetch: set[int] = set()  # outbox ids finished after the last fetch
+        # Accepted by Telegram, not yet recorded: outbox id -> (Telegram message id, sent at).
+        self._unrecorded: dict[int, tuple[int, datetime]] = {}
+        self._opened_at: datetime | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- lifecycle
 
@@ -93,19 +133,30 @@ class Sender:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name="outbox-sender")
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Stop taking new messages, let in-flight sends finish (up to `grace` s), then cancel."""
+    async def stop(self, grace: float = 8.0) -> None:
+        """Stop taking new messages, let in-flight sends finish, try once more to record what
+        Telegram accepted — all within `grace` seconds — then cancel what is left."""
         self._stopping = True
         self._wakeup.set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         if self._task is not None:
-            await self._task
+            await _finish({self._task}, deadline - loop.time())
             self._task = None
         if self._sends:
-            _, pending = await asyncio.wait(set(self._sends), timeout=grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending)
+            await _finish(set(self._sends), deadline - loop.time())
+        if self._unrecorded:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    await self._flush()
+        if self._unrecorded:
+            log.error(
+                "stopping with %d sends Telegram accepted but the database did not record"
+                " (outbox ids %s): they will be sent again after a restart",
+                len(self._unrecorded), sorted(self._unrecorded),
+            )  # fmt: skip
+        if self._background:
+            await _finish(set(self._background), max(0.0, deadline - loop.time()))
 
     def wake(self) -> None:
         """New messages were queued (DigestService's `on_enqueued`)."""
@@ -115,19 +166,32 @@ class Sender:
         """Run until nothing is pending and due (tests, CLI); the loop must not be running."""
         async with asyncio.timeout(timeout):
             while True:
+                if await self._hold():
+                    continue
                 launched, wait = await self._pass()
                 if not launched and not self._sends:
+                    if self._hold_reason():
+                        continue
                     next_at = await self.outbox.next_due_at()
                     if next_at is None:
                         return
-                    wait = max(0.0, min(wait, (next_at - self.clock()).total_seconds()))
+                    until_due = (next_at - self.clock()).total_seconds()
+                    # Nothing due yet: sleep until the first one is (a wake() still cuts it short).
+                    wait = until_due if until_due > 0 else wait
                 await self._sleep(wait if not launched else 0)
+
+    @property
+    def paused(self) -> bool:
+        """No new sends start: Telegram is down, or the database cannot record sends."""
+        return self.breaker.is_open or bool(self._unrecorded)
 
     # -- the loop
 
     async def _run(self) -> None:
         while not self._stopping:
             try:
+                if await self._hold():
+                    continue
                 launched, wait = await self._pass()
             except Exception:  # the database is busy or broken: log and keep trying
                 log.exception("outbox pass failed")
@@ -136,9 +200,88 @@ class Sender:
                 await self._sleep(wait)
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), timeout=max(seconds, 0.0))
+        """Wait `seconds` or until woken. While sends are in flight one of them finishing wakes
+        us, so that wait is on the real clock: injected (test) time must not run ahead of them."""
+        seconds = max(seconds, 0.0)
+        if self._sends or seconds == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
+        else:
+            waker = asyncio.ensure_future(self._wakeup.wait())
+            sleeper = asyncio.ensure_future(self.sleep(seconds))
+            try:
+                await asyncio.wait({waker, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (waker, sleeper):
+                    task.cancel()
+                await asyncio.gather(waker, sleeper, return_exceptions=True)
         self._wakeup.clear()
+
+    def _hold_reason(self) -> str | None:
+        if self._unrecorded:
+            return "unrecorded"
+        if self.breaker.is_open:
+            return "outage"
+        return None
+
+    async def _hold(self) -> bool:
+        """While paused, do what ends the pause (record, probe); True if the pass must wait."""
+        reason = self._hold_reason()
+        if reason is None or self._stopping:
+            return reason is not None
+        if self._sends:  # let the in-flight sends finish first; each one wakes us
+            await self._sleep(self.idle_poll)
+            return True
+        if reason == "unrecorded":
+            if not await self._flush():
+                await self._sleep(self.record_retry)
+            return True
+        await self._sleep(self.breaker.next_probe_delay())
+        if not self._stopping:
+            await self._probe()
+        return True
+
+    async def _probe(self) -> None:
+        self.stats.probes += 1
+        try:
+            await self.bot.get_me(request_timeout=self.request_timeout)  # type: ignore[arg-type]
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            log.info("Telegram still unreachable: %s", exc)
+            return
+        except TelegramAPIError as exc:  # any real answer means Telegram is back
+            log.info("Telegram answers again (%s)", exc)
+        down = (self.clock() - self._opened_at).total_seconds() if self._opened_at else 0.0
+        log.warning("Telegram answers again after %.0f s; delivery resumes", down)
+        self.breaker.success()
+        self._opened_at = None
+
+    async def _flush(self) -> bool:
+        """Record the sends Telegram accepted while the database could not; True when all are."""
+        for outbox_id, (message_id, sent_at) in sorted(self._unrecorded.items()):
+            try:
+                await self.outbox.mark_sent(outbox_id, message_id, sent_at)
+            except Exception as exc:
+                log.warning("the database still cannot record sends: %s", exc)
+                return False
+            del self._unrecorded[outbox_id]
+        log.warning("the database records sends again; delivery resumes")
+        self._alert("admin.alert_db_write_ok")
+        return True
+
+    def _alert(self, key: str, **values: object) -> None:
+        """Tell the admins without waiting (and without the database: it may be what is broken)."""
+        if self.on_alert is None:
+            return
+        task = asyncio.create_task(self._send_alert(key, values))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _send_alert(self, key: str, values: dict[str, object]) -> None:
+        try:
+            assert self.on_alert is not None
+            await self.on_alert(key, **values)
+        except Exception:
+            log.exception("alert %s failed", key)
 
     async def _pass(self) -> tuple[int, float]:
         """Launch every due head message whose chat may send now; returns (launched, wait)."""
@@ -152,7 +295,7 @@ class Sender:
             return 0, wait
         launched = 0
         for row in rows:
-            if self._stopping:
+            if self._stopping or self.paused:
                 break
             if self._busy(row):
                 continue
@@ -163,8 +306,8 @@ class Sender:
             await self._slots.acquire()
             delay = self.limiter.reserve_global()
             if delay > 0:
-                await asyncio.sleep(delay)
-            if self._busy(row) or self._stopping:
+                await self.sleep(delay)
+            if self._busy(row) or self._stopping or self.paused:
                 self._slots.release()
                 continue
             self.limiter.note_send(row.chat_id)
@@ -174,7 +317,11 @@ class Sender:
         return launched, wait
 
     def _busy(self, row: OutboxMessage) -> bool:
-        return row.chat_id in self._in_flight or row.id in self._done_since_fetch
+        return (
+            row.chat_id in self._in_flight
+            or row.id in self._done_since_fetch
+            or row.id in self._unrecorded
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -207,16 +354,21 @@ class Sender:
                 parse_mode="HTML",
                 link_preview_options=preview,
                 message_thread_id=row.thread_id,
+                request_timeout=self.request_timeout,  # type: ignore[arg-type]  # aiohttp takes float
             )
         except TelegramRetryAfter as exc:
+            self.breaker.success()
             await self._flood_wait(row, exc.retry_after)
         except TelegramMigrateToChat as exc:
+            self.breaker.success()
             self.stats.migrated += 1
             log.info("chat %s became %s; resending there", row.chat_id, exc.migrate_to_chat_id)
             await self.chats.migrate(row.chat_id, exc.migrate_to_chat_id)
         except TelegramForbiddenError as exc:
+            self.breaker.success()
             await self._blocked(row, exc)
         except TelegramBadRequest as exc:
+            self.breaker.success()
             if "chat not found" in exc.message.lower():
                 await self._blocked(row, exc)
             else:
@@ -229,6 +381,7 @@ class Sender:
         except TelegramEntityTooLarge as exc:
             await self._give_up(row, exc)
         except (TelegramServerError, TelegramNetworkError) as exc:
+            self._outage_failure(exc)
             await self._transient(row, exc)
         except TelegramAPIError as exc:
             await self._give_up(row, exc)
@@ -236,8 +389,29 @@ class Sender:
             log.exception("unexpected error sending outbox %s", row.id)
             await self._transient(row, exc)
         else:
-            await self.outbox.mark_sent(row.id, message.message_id, self.clock())
+            self.breaker.success()
             self.stats.sent += 1
+            await self._record_sent(row, message.message_id)
+
+    async def _record_sent(self, row: OutboxMessage, message_id: int) -> None:
+        """Telegram accepted it: record that, or keep it in memory so it is never sent again."""
+        sent_at = self.clock()
+        try:
+            await self.outbox.mark_sent(row.id, message_id, sent_at)
+        except Exception as exc:  # disk full, I/O error, locked: whatever it is, don't resend
+            first = not self._unrecorded
+            self._unrecorded[row.id] = (message_id, sent_at)
+            self.stats.unrecorded += 1
+            log.error("outbox %s was sent but the database cannot record it (%s): no new sends"
+                      " until it can", row.id, exc)  # fmt: skip
+            if first:
+                self._alert("admin.alert_db_write", error=str(exc)[:200])
+
+    def _outage_failure(self, exc: Exception) -> None:
+        if self.breaker.failure():
+            self.stats.outages += 1
+            self._opened_at = self.clock()
+            log.warning("Telegram looks down (%s): delivery paused, probing with getMe", exc)
 
     async def _flood_wait(self, row: OutboxMessage, retry_after: int) -> None:
         """429: wait and retry, never drop. A private chat is never sent to faster than 1/s by
@@ -272,9 +446,18 @@ class Sender:
             await self._give_up(row, exc)
             return
         self.stats.retries += 1
-        delay = self.backoff_base * 2 ** (attempts - 1)
+        delay = min(self.backoff_cap, self.backoff_base * 2 ** min(attempts - 1, 30))
         log.warning("outbox %s to chat %s: %s; retry %d in %.1fs", row.id, row.chat_id, exc,
                     attempts, delay)  # fmt: skip
         await self.outbox.defer(
             row.id, self.clock() + timedelta(seconds=delay), error=str(exc), count_attempt=True
         )
+
+
+async def _finish(tasks: set[asyncio.Task[None]], seconds: float) -> None:
+    """Wait up to `seconds` for `tasks`, then cancel the rest and wait for them to unwind."""
+    _, pending = await asyncio.wait(tasks, timeout=max(0.0, seconds))
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)

@@ -78,11 +78,16 @@ def _entry_key(
         candidates.append("l:" + (url if len(url) <= 2 * GUID_MAX else _hash(url)))
     candidates.append("h:" + _hash(title, raw_date))
     candidates.append("h:" + _hash(title, url or "", raw_date, "dup"))
-    for key in candidates:
-        if seen is None or key not in seen:
-            break
-    if seen is not None:
-        seen.add(key)
+    if seen is None:
+        return candidates[0]
+    key = next((k for k in candidates if k not in seen), None)
+    # A third or later entry with the same title, link and date (no guid): numbered, so that
+    # it is not dropped as a copy of the second; the first two keep their keys of old.
+    copy = 3
+    while key is None or key in seen:
+        key = "h:" + _hash(title, url or "", raw_date, "dup", str(copy))
+        copy += 1
+    seen.add(key)
     return key
 
 

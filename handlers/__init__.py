@@ -29,6 +29,7 @@ from handlers import (
     fallback,
     membership,
     onboarding,
+    rules,
     schedule,
     search,
     settings,
@@ -64,6 +65,7 @@ def get_routers(admin_ids: frozenset[int]) -> list[Router]:
         settings,
         digest,
         search,
+        rules,
     )
     return [
         errors.make_router(),

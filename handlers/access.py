@@ -14,10 +14,11 @@ from handlers.filters import CanConfigure
 
 log = logging.getLogger(__name__)
 
-# Commands that change what the chat receives; /help, /latest, /search, /sources are for everyone.
+# Commands that change what the chat receives; /help, /latest, /search, /sources, /testrule and
+# /rules (its delete buttons are refused below like every button) are for everyone.
 GUARDED_COMMANDS = (
     "start", "topics", "countries", "schedule", "timezone", "language",
-    "settings", "digest", "pause", "resume", "stop",
+    "settings", "digest", "pause", "resume", "stop", "rule",
 )  # fmt: skip
 SHARED_CHATS = {ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL}
 

@@ -8,7 +8,7 @@ from aiogram.types import BotCommand
 from bot.texts import t
 
 MENU_COMMANDS = (
-    "start", "digest", "latest", "search", "topics", "countries", "schedule",
+    "start", "digest", "latest", "search", "rules", "topics", "countries", "schedule",
     "timezone", "settings", "sources", "language", "pause", "resume", "stop", "help",
 )  # fmt: skip
 

@@ -244,6 +244,9 @@ def test_published_at(fields: dict, expected: datetime) -> None:
             ["l:https://x.org/1", "h:"],
         ),
         ([{"link": None}], ["h:"]),
+        # found by the property tests: a third same-title entry without link or guid took the
+        # second one's key and was dropped as a copy
+        ([{"link": None}] * 4, ["h:", "h:", "h:", "h:"]),
     ],
 )
 def test_keys_within_one_batch(entries: list[dict], keys: list[str]) -> None:
