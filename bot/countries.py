@@ -45,9 +45,8 @@ _STREET_WORDS_RU = (
     *("тупик", "шоссе", "ССР", "империя", "гостиница", "отель", "кинотеатр", "станция"),
 )
 _STREET_WORDS_EN = ("Street", "Quarter", "Square", "Avenue", "Lane", "Road", "Boulevard", "SSR")
-_NAME_OPENERS = frozenset(
-    {"Большая", "Большой", "Малая", "Малый", "Новая", "Новый", "Little", "New"}
-)
+_EN_STREETS = frozenset(_STREET_WORDS_EN)
+_OPENERS = frozenset({"Большая", "Большой", "Малая", "Малый", "Новая", "Новый", "Little", "New"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,31 +171,46 @@ class CountryCatalog:
     def detect_spans(self, toks: Tokens) -> tuple[dict[str, tuple[str, ...]], Spans]:
         """detect() and where the country names are (any kept name, doubtful ones included)."""
         found: dict[str, list[str]] = {}
-        named: list[Hit] = []
         doubtful: dict[str, list[str]] = {}
         kept = resolve(self.index.find(toks))
-        # One sense per text: where a veto shows that an ambiguous name means something else
-        # ("Michael Jordan", "state of Georgia"), its other bare uses are doubtful too.
-        other_sense = {self._veto_of[id(h.rule)] for h in kept if id(h.rule) in self._veto_of}
+        skipped: list[Hit] = []  # datelines and names inside place names: no country there
+        places, streets = self._places, self._street_words
+        norm, surface, n = toks.norm, toks.surface, len(toks)
+        other_sense: set[str] | None = None
         for hit in kept:
-            if not hit.rule.key:
+            rule = hit.rule
+            if not rule.key:
                 continue
-            if id(hit.rule) in self._places:
+            if id(rule) in places:
                 if all(w.isupper() for w in toks.surface[hit.start : hit.end]):
+                    skipped.append(hit)
                     continue  # a dateline ("OSH, March 3 (Kabar)"): the agency's location
-                named.append(hit)
-                if id(hit.rule) in self._doubtful_places:
-                    doubtful.setdefault(hit.rule.key, []).append(surface_of(toks, hit))
+                if id(rule) in self._doubtful_places:
+                    doubtful.setdefault(rule.key, []).append(surface_of(toks, hit))
                     continue
-            elif self._inside_a_place_name(toks, hit):
-                continue
-            else:
-                named.append(hit)
-            if (hit.rule.key, hit.rule.phrase) in self._ambiguous and (
-                hit.rule.key in other_sense or self._looks_like_a_name(toks, hit)
+            elif (
+                toks.upper[hit.start]
+                and (
+                    (hit.end < n and (norm[hit.end] in streets or surface[hit.end] in _EN_STREETS))
+                    or (
+                        hit.start > 0
+                        and (norm[hit.start - 1] in streets or surface[hit.start - 1] in _OPENERS)
+                    )
+                )
+                and self._inside_a_place_name(toks, hit)
             ):
-                doubtful.setdefault(hit.rule.key, []).append(surface_of(toks, hit))
+                skipped.append(hit)
                 continue
+            if (rule.key, rule.phrase) in self._ambiguous:
+                if other_sense is None:
+                    # One sense per text: where a veto shows that an ambiguous name means
+                    # something else ("Michael Jordan", "state of Georgia"), its other bare
+                    # uses are doubtful too.
+                    veto_of = self._veto_of
+                    other_sense = {veto_of.get(id(h.rule), "") for h in kept if not h.rule.key}
+                if rule.key in other_sense or self._looks_like_a_name(toks, hit):
+                    doubtful.setdefault(rule.key, []).append(surface_of(toks, hit))
+                    continue
             words = found.setdefault(hit.rule.key, [])
             word = surface_of(toks, hit)
             if word not in words:
@@ -204,19 +218,20 @@ class CountryCatalog:
         for code, words in doubtful.items():
             if code in found:  # also named another way: the doubtful word was the country too
                 found[code].extend(w for w in words if w not in found[code])
-        return {code: tuple(words) for code, words in found.items()}, Spans.of(named)
+        named = [h for h in kept if h.rule.key and h not in skipped] if skipped else kept
+        return {code: tuple(words) for code, words in found.items()}, Spans(named)
 
     def _inside_a_place_name(self, toks: Tokens, hit: Hit) -> bool:
         """The country's name is part of a street, district, hotel or historic state's name."""
-        if not toks.upper[hit.start]:
-            return False  # place names are capitalized: "на улицах грузинской столицы" stays
-        is_name = self._names.get(id(hit.rule), True)
+        # Called only for a capitalized name next to a street word or an opener (detect_spans
+        # checks that first: place names are capitalized, "на улицах грузинской столицы" stays).
         nxt, prev = hit.end, hit.start - 1
-        if nxt < len(toks) and toks.surface[nxt] in _STREET_WORDS_EN:
+        is_name = self._names.get(id(hit.rule), True)
+        if nxt < len(toks) and toks.surface[nxt] in _EN_STREETS:
             return True  # "Armenian Quarter", "Kazakh SSR" (English adjectives are capitalized)
         if not is_name and nxt < len(toks) and toks.norm[nxt] in self._street_words:
             return True  # "Грузинская улица", "Казахской ССР"
-        if prev >= 0 and toks.surface[prev] in _NAME_OPENERS:
+        if prev >= 0 and toks.surface[prev] in _OPENERS:
             return True  # "Большая Грузинская", "Little Armenia", "New Mexico"
         if prev >= 0 and toks.norm[prev] in self._street_words:
             # "улица Грузинская"; a name only in the nominative: "гостиница «Украина»", not

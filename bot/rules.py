@@ -38,20 +38,32 @@ class Hit:
     rule: Rule
 
 
-@dataclass(frozen=True, slots=True)
 class Spans:
-    """Where kept hits of another catalog start and end (token positions; end is exclusive-1)."""
+    """Where kept hits of another catalog start and end (token positions; ``ends`` holds each
+    hit's last token; veto hits, with no key, are left out). The sets are built on first use:
+    most texts never ask."""
 
-    starts: frozenset[int]
-    ends: frozenset[int]  # position of each hit's last token
+    __slots__ = ("_ends", "_hits", "_starts")
 
-    @classmethod
-    def of(cls, hits: Iterable[Hit]) -> Spans:
-        hits = list(hits)
-        return cls(frozenset(h.start for h in hits), frozenset(h.end - 1 for h in hits))
+    def __init__(self, hits: Iterable[Hit]) -> None:
+        self._hits = hits
+        self._starts: frozenset[int] | None = None
+        self._ends: frozenset[int] | None = None
+
+    @property
+    def starts(self) -> frozenset[int]:
+        if self._starts is None:
+            self._starts = frozenset(h.start for h in self._hits if h.rule.key)
+        return self._starts
+
+    @property
+    def ends(self) -> frozenset[int]:
+        if self._ends is None:
+            self._ends = frozenset(h.end - 1 for h in self._hits if h.rule.key)
+        return self._ends
 
 
-EMPTY_SPANS = Spans(frozenset(), frozenset())
+EMPTY_SPANS = Spans(())
 
 
 def compile_rule(morph: Morph, key: str, phrase: str, weight: float, cased: bool) -> Rule:

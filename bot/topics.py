@@ -118,25 +118,30 @@ class TopicCatalog:
         """Topics that reach their threshold, best first; ``countries``: where countries are named."""
         by_slug: dict[str, list[Hit]] = defaultdict(list)
         skip = self._paired if country_count != 2 else frozenset()
+        bodies, ambiguous = self._bodies, self._ambiguous
+        with_bodies: set[str] = set()
         for hit in self.index.find(toks):
-            if not skip or id(hit.rule) not in skip:
+            rid = id(hit.rule)
+            if not skip or rid not in skip:
                 by_slug[hit.rule.key].append(hit)
+                if rid in bodies:
+                    with_bodies.add(hit.rule.key)
         out: list[TopicScore] = []
         for slug, hits in by_slug.items():
             counts: dict[Rule, int] = defaultdict(int)
             matched: list[str] = []
             kept = resolve(hits)
-            if self._bodies:
+            if slug in with_bodies:
                 own = {
                     i
                     for h in kept
-                    if h.rule.weight > 0 and id(h.rule) not in self._bodies
+                    if h.rule.weight > 0 and id(h.rule) not in bodies
                     for i in range(h.start, h.end)
                 }
                 kept = [
                     h
                     for h in kept
-                    if id(h.rule) not in self._bodies
+                    if id(h.rule) not in bodies
                     or not _owned_by_another(toks, h, own, countries or EMPTY_SPANS)
                 ]
             for hit in kept:
@@ -151,7 +156,7 @@ class TopicCatalog:
                 if rule.weight > 0:
                     gain = rule.weight * min(1 + 0.5 * (n - 1), 2.0)
                     total += gain
-                    if id(rule) not in self._ambiguous:
+                    if id(rule) not in ambiguous:
                         strong += gain
                 else:
                     negative += rule.weight
