@@ -1,4 +1,5 @@
-"""Alerts to admins (or ADMIN_CHAT_ID): feeds deactivated or silent, delivery failures, mass blocks.
+"""Alerts to admins (or ADMIN_CHAT_ID): feeds deactivated or silent, delivery failures, mass blocks,
+a database that cannot record sends.
 
 `Alerts.check()` is a scheduler tick (every ~10 minutes); each alert has a key and is sent again
 only after its quiet period (the `alerts` table), so a standing problem is not repeated each tick.
@@ -120,6 +121,13 @@ class Alerts:
                 await self.send(alert.text)
                 sent.append(alert)
         return sent
+
+    async def notify(self, key: str, /, **values: object) -> None:
+        """An alert that cannot wait for the tick nor use the database (the sender's
+        "database cannot record sends"): straight to the admins, in their language."""
+        await self.send(
+            t(self.language, key, **{k: html.escape(str(v)) for k, v in values.items()})
+        )
 
     async def send(self, text: str) -> None:
         for chat_id in self.recipients:

@@ -67,6 +67,7 @@ async def run_bot(settings: Settings) -> int:
         sender = Sender(bot, core.db, rate=settings.delivery_rate)
         digests = build_digest_service(core, on_enqueued=sender.wake)
         admin = build_admin_services(core, bot, sender)
+        sender.on_alert = admin.alerts.notify
 
         async def poll_feeds() -> None:
             outcomes = await core.ingestor.poll_due()

@@ -1,5 +1,7 @@
 """Test helpers for outages: a clock the tests drive, and a fake Bot API that goes down for a while.
 
+`fan_out` queues a digest of `PARTS` for each of `CHATS` private chats, `driven_sender` is a
+Sender on a `FakeTime`, and `assert_each_part_once_in_order` checks what each chat received.
 `FakeTime` moves only when the code under test sleeps through it, so a 10-minute outage with
 minutes of back-off runs in a fraction of a second and every run sees the same sequence.
 `OutageBotAPI.outage(kind, seconds, clock)` makes every call (getMe too) fail as `kind` —
@@ -17,9 +19,15 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.delivery import Sender
+from bot.ratelimit import RateLimiter
+from storage.db import Database
+from storage.outbox import DigestPlan, OutboxRepo
 from tests.fakebotapi import Failure, FakeBotAPI, Request
 
 START = datetime(2025, 6, 1, 6, tzinfo=UTC)
+CHATS = 100
+PARTS = ("a", "b")
 
 
 class FakeTime:
@@ -94,3 +102,32 @@ class OutageBotAPI(FakeBotAPI):
             self.down_calls.append(self.requests[-1])
             return Failure(method, kind, chat_id, 1, 1, None, None)
         return super()._take_failure(method, chat_id)
+
+
+async def fan_out(db: Database, chats: int = CHATS, parts: tuple[str, ...] = PARTS) -> None:
+    stamp = "2025-06-01T06:00:00Z"
+    await db.executemany(
+        "INSERT INTO chats (id, type, timezone, created_at, updated_at)"
+        " VALUES (?, 'private', 'UTC', ?, ?)",
+        [(n, stamp, stamp) for n in range(1, chats + 1)],
+    )
+    plans = [
+        DigestPlan(chat_id=n, kind="manual", slot_at=START, parts=tuple(f"{n} {p}" for p in parts),
+                   article_count=len(parts), outcome="queued", expected_cursor=0,
+                   expected_updated_at=START, new_cursor=None)
+        for n in range(1, chats + 1)
+    ]  # fmt: skip
+    await OutboxRepo(db).record_digests(plans, START)
+
+
+def driven_sender(bot, db: Database, time: FakeTime, **kw) -> Sender:
+    kw.setdefault("request_timeout", 0.3)
+    return Sender(bot, db, rate=0, idle_poll=1.0, clock=time.now, sleep=time.sleep,
+                  limiter=RateLimiter(0, clock=time.monotonic), **kw)  # fmt: skip
+
+
+def assert_each_part_once_in_order(server: OutageBotAPI, chats: int = CHATS,
+                                   parts: tuple[str, ...] = PARTS) -> None:  # fmt: skip
+    for n in range(1, chats + 1):
+        got = [p["text"] for p in server.sent(n)]
+        assert got == [f"{n} {p}" for p in parts], f"chat {n} got {got}"

@@ -22,7 +22,7 @@ from storage.feeds import FeedRepo
 from tests.cli_env import SAMPLES, CliEnv, cli, make_env, start, with_new_item
 from tests.fakebotapi import TOKEN, FakeBotAPI
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)  # two cold starts of the whole bot on a loaded machine
 
 USER = 4242
 KHOVAR = (SAMPLES / "khovar.xml").read_bytes()
@@ -73,6 +73,7 @@ class Child:
         await eventually(
             lambda: len(self.server.calls("setMyCommands")) > calls_before or self.exited(),
             "setMyCommands",
+            timeout=60,  # importing aiogram alone can take 15 s on a busy shared machine
         )
         await eventually(
             lambda: self.server.long_polls > polls_before or self.exited(), "getUpdates"

@@ -9,14 +9,15 @@ from datetime import timedelta
 import pytest
 
 from bot.breaker import CircuitBreaker
-from bot.delivery import Sender, attempts_for
-from bot.ratelimit import RateLimiter
+from bot.delivery import attempts_for
 from storage.db import Database
-from storage.outbox import DigestPlan, OutboxRepo
-from tests.outage import START, FakeTime, OutageBotAPI
-
-CHATS = 100
-PARTS = ("a", "b")
+from tests.outage import (
+    FakeTime,
+    OutageBotAPI,
+    assert_each_part_once_in_order,
+    driven_sender,
+    fan_out,
+)
 
 
 @pytest.fixture
@@ -29,35 +30,6 @@ async def server() -> AsyncIterator[OutageBotAPI]:
 async def db(tmp_path) -> AsyncIterator[Database]:
     async with Database(tmp_path / "outage.sqlite3") as database:
         yield database
-
-
-async def fan_out(db: Database, chats: int = CHATS, parts: tuple[str, ...] = PARTS) -> None:
-    stamp = "2025-06-01T06:00:00Z"
-    await db.executemany(
-        "INSERT INTO chats (id, type, timezone, created_at, updated_at)"
-        " VALUES (?, 'private', 'UTC', ?, ?)",
-        [(n, stamp, stamp) for n in range(1, chats + 1)],
-    )
-    plans = [
-        DigestPlan(chat_id=n, kind="manual", slot_at=START, parts=tuple(f"{n} {p}" for p in parts),
-                   article_count=len(parts), outcome="queued", expected_cursor=0,
-                   expected_updated_at=START, new_cursor=None)
-        for n in range(1, chats + 1)
-    ]  # fmt: skip
-    await OutboxRepo(db).record_digests(plans, START)
-
-
-def driven_sender(bot, db: Database, time: FakeTime, **kw) -> Sender:
-    kw.setdefault("request_timeout", 0.3)
-    return Sender(bot, db, rate=0, idle_poll=1.0, clock=time.now, sleep=time.sleep,
-                  limiter=RateLimiter(0, clock=time.monotonic), **kw)  # fmt: skip
-
-
-def assert_each_part_once_in_order(server: OutageBotAPI, chats: int = CHATS,
-                                   parts: tuple[str, ...] = PARTS) -> None:  # fmt: skip
-    for n in range(1, chats + 1):
-        got = [p["text"] for p in server.sent(n)]
-        assert got == [f"{n} {p}" for p in parts], f"chat {n} got {got}"
 
 
 @pytest.mark.parametrize("kind", ["500", "drop", "hang"])
