@@ -23,7 +23,17 @@ from importlib import resources
 from pathlib import Path
 
 from bot.morph import Morph, Tokens
-from bot.rules import Hit, Rule, RuleIndex, Spans, compile_rule, resolve, surface_of
+from bot.rules import (
+    DOUBTFUL,
+    PLACE,
+    Hit,
+    Rule,
+    RuleIndex,
+    Spans,
+    compile_rule,
+    resolve,
+    surface_of,
+)
 
 _ADJ_ENDINGS = (("ский", "ско"), ("цкий", "цко"))
 # Capitalized words after an ambiguous name that still mean the country ("Jordan King Abdullah").
@@ -144,19 +154,14 @@ class CountryCatalog:
                 rules.append(rule)
                 self._veto_of[id(rule)] = iso2
         codes = {d.iso2 for d in defs}
-        self._places: set[int] = set()
-        self._doubtful_places: set[int] = set()
         for iso2, entry in (places or {}).get("places", {}).items():
             if iso2 not in codes:
                 raise ValueError(f"place list for an unknown country: {iso2!r}")
             ambiguous = set(entry.get("ambiguous", []))
             for written in [*entry.get("ru", []), *entry.get("en", [])]:
+                flags = PLACE | (DOUBTFUL if written in ambiguous else 0)
                 for phrase in dict.fromkeys(_place_phrases(written)):
-                    rule = compile_rule(morph, iso2, phrase, 1.0, cased=True)
-                    rules.append(rule)
-                    self._places.add(id(rule))
-                    if written in ambiguous:
-                        self._doubtful_places.add(id(rule))
+                    rules.append(compile_rule(morph, iso2, phrase, 1.0, cased=True, flags=flags))
             for phrase in entry.get("veto", []):
                 rules.append(compile_rule(morph, "", phrase, 0.0, cased=True))
         self._street_words = frozenset(morph.norm(w.lower()) for w in _STREET_WORDS_RU)
@@ -174,18 +179,18 @@ class CountryCatalog:
         doubtful: dict[str, list[str]] = {}
         kept = resolve(self.index.find(toks))
         skipped: list[Hit] = []  # datelines and names inside place names: no country there
-        places, streets = self._places, self._street_words
+        streets = self._street_words
         norm, surface, n = toks.norm, toks.surface, len(toks)
         other_sense: set[str] | None = None
         for hit in kept:
             rule = hit.rule
             if not rule.key:
                 continue
-            if id(rule) in places:
+            if rule.flags & PLACE:
                 if all(w.isupper() for w in toks.surface[hit.start : hit.end]):
                     skipped.append(hit)
                     continue  # a dateline ("OSH, March 3 (Kabar)"): the agency's location
-                if id(rule) in self._doubtful_places:
+                if rule.flags & DOUBTFUL:
                     doubtful.setdefault(rule.key, []).append(surface_of(toks, hit))
                     continue
             elif (
