@@ -30,11 +30,13 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramMigrateToChat,
     TelegramNetworkError,
+    TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import LinkPreviewOptions
+from aiogram.methods import SendRichMessage
+from aiogram.types import InputRichMessage, LinkPreviewOptions
 
 from bot.breaker import CircuitBreaker
 from bot.ratelimit import RateLimiter
@@ -348,14 +350,24 @@ class Sender:
             else LinkPreviewOptions(is_disabled=True)
         )
         try:
-            message = await self.bot.send_message(
-                chat_id=row.chat_id,
-                text=row.text,
-                parse_mode="HTML",
-                link_preview_options=preview,
-                message_thread_id=row.thread_id,
-                request_timeout=self.request_timeout,  # type: ignore[arg-type]  # aiohttp takes float
-            )
+            if row.rich:
+                message = await self.bot(
+                    SendRichMessage(
+                        chat_id=row.chat_id,
+                        rich_message=InputRichMessage(html=row.text),
+                        message_thread_id=row.thread_id,
+                    ),
+                    request_timeout=self.request_timeout,  # type: ignore[arg-type]
+                )
+            else:
+                message = await self.bot.send_message(
+                    chat_id=row.chat_id,
+                    text=row.text,
+                    parse_mode="HTML",
+                    link_preview_options=preview,
+                    message_thread_id=row.thread_id,
+                    request_timeout=self.request_timeout,  # type: ignore[arg-type]  # aiohttp takes float
+                )
         except TelegramRetryAfter as exc:
             self.breaker.success()
             await self._flood_wait(row, exc.retry_after)
@@ -371,6 +383,14 @@ class Sender:
             self.breaker.success()
             if "chat not found" in exc.message.lower():
                 await self._blocked(row, exc)
+            elif row.rich:
+                await self._rich_refused(row, exc)
+            else:
+                await self._give_up(row, exc)
+        except TelegramNotFound as exc:  # a Bot API server without sendRichMessage (< 10.1)
+            self.breaker.success()
+            if row.rich:
+                await self._rich_refused(row, exc)
             else:
                 await self._give_up(row, exc)
         except TelegramUnauthorizedError as exc:
@@ -412,6 +432,13 @@ class Sender:
             self.stats.outages += 1
             self._opened_at = self.clock()
             log.warning("Telegram looks down (%s): delivery paused, probing with getMe", exc)
+
+    async def _rich_refused(self, row: OutboxMessage, exc: TelegramAPIError) -> None:
+        """A rich digest Telegram refused (an older server, content it rejects) goes out in
+        the compact format instead: the chat stays usable, nothing is lost."""
+        queued = await self.outbox.replace_with_fallback(row.id, exc.message, self.clock())
+        log.warning("chat %s refused a rich digest (%s); %d compact parts queued instead",
+                    row.chat_id, exc.message, queued)  # fmt: skip
 
     async def _flood_wait(self, row: OutboxMessage, retry_after: int) -> None:
         """429: wait and retry, never drop. A private chat is never sent to faster than 1/s by

@@ -34,6 +34,7 @@ class DigestFilter:
     # factory's news reaches only the chats that asked for everything)
     everything: bool = False
     rules: tuple[RuleRef, ...] = ()  # keyword rules: their matches join, in sections of their own
+    muted_feeds: frozenset[int] = frozenset()  # sources the chat muted: never in its digests
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,16 +176,21 @@ class DigestPool:
         if filt.countries:
             wanted = set(filt.countries)
             found = (a for a in found if not wanted.isdisjoint(a.countries))
+        if filt.muted_feeds:
+            muted = filt.muted_feeds
+            found = (a for a in found if a.feed_id not in muted)
         return list(found)
 
     def _ruled(self, filt: DigestFilter, after_id: int) -> dict[int, tuple[Article, RuleRef]]:
         """{article id: (article, the chat's first rule matching it)} for ids > after_id."""
         found: dict[int, tuple[Article, RuleRef]] = {}
+        muted = filt.muted_feeds
         for ref in filt.rules:
             for article in self.by_rule.get(ref.id, ()):
                 if article.id <= after_id:
                     break  # lists are id-descending
-                found.setdefault(article.id, (article, ref))
+                if article.feed_id not in muted:  # a muted source stays muted for rules too
+                    found.setdefault(article.id, (article, ref))
         return found
 
     @staticmethod

@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from bot.chatrules import ChatRule, RuleIndex
 from bot.digest import DEFAULT_CAP, Digest, DigestFilter, DigestPool, RuleRef
 from bot.forum import item_thread, split_digest
-from bot.render import Labels, render_digest
+from bot.render import Labels, render_digest, render_rich_digest
 from bot.schedule import (
     ChatSchedule,
+    in_quiet_hours,
     is_catch_up_too_old,
     latest_due_slot,
     next_slot_after,
@@ -130,6 +131,7 @@ class DigestService:
             pool = await self._pool(min(c.cursor_article_id for c, _ in due), index)
             first = await self._first_pool([c for c, _ in due], pool, now, index)
             routes = await self.routing.routes_for(c.id for c, _ in due)
+            muted = await self.chats.muted_feeds(c.id for c, _ in due)
             cache: dict = {}
             outcomes: list[str] = []
             # plan and record in batches: memory stays flat however many chats are due
@@ -144,6 +146,7 @@ class DigestService:
                         routes.get(chat.id, {}),
                         first,
                         rules.get(chat.id, ()),
+                        muted.get(chat.id, frozenset()),
                     )
                     for chat, slot in due[start : start + self.batch]
                 ]
@@ -165,13 +168,19 @@ class DigestService:
                 " AND cursor_article_id < ?" + _NOT_BANNED + " ORDER BY id",
                 (max_id,),
             )
-            chats = [chat_from_row(r) for r in rows]
+            # in quiet hours items wait (the cursor stays): one message when the quiet ends
+            chats = [
+                c
+                for c in map(chat_from_row, rows)
+                if not in_quiet_hours(c.quiet, self._zone(c), now)
+            ]
             if not chats:
                 return 0
             rules = await self._rules_for(c.id for c in chats)
             index = RuleIndex(r for chat_rules in rules.values() for r in chat_rules)
             pool = await self._pool(min(c.cursor_article_id for c in chats), index)
             routes = await self.routing.routes_for(c.id for c in chats)
+            muted = await self.chats.muted_feeds(c.id for c in chats)
             cache: dict = {}
             queued = 0
             for start in range(0, len(chats), self.batch):
@@ -184,6 +193,7 @@ class DigestService:
                         cache=cache,
                         routes=routes.get(chat.id),
                         rules=rules.get(chat.id, ()),
+                        muted=muted.get(chat.id, frozenset()),
                     )
                     for chat in chats[start : start + self.batch]
                 ]
@@ -206,7 +216,10 @@ class DigestService:
             pool = await self._pool(chat.cursor_article_id, index)
             first = await self._first_pool([chat], pool, now, index)
             routes = await self.routing.routes(chat_id)
-            plan = self._plan(chat, "manual", now, pool, routes=routes, first=first, rules=rules)
+            muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
+            plan = self._plan(
+                chat, "manual", now, pool, routes=routes, first=first, rules=rules, muted=muted
+            )
             if not plan.parts:
                 plan = _without_record(plan)
             await self._record([plan], now)
@@ -226,7 +239,11 @@ class DigestService:
             with_backfill=True,
             rule_hits=await self._rule_hits(articles, RuleIndex(rules)),
         )
-        filt = DigestFilter((topic,), chat.countries) if topic else _filter(chat, rules)
+        muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
+        if topic:
+            filt = DigestFilter((topic,), chat.countries, muted_feeds=muted)
+        else:
+            filt = _filter(chat, rules, muted)
         digest = pool.latest(filt, limit=limit)
         return self._render(
             chat, digest, self.clock(), title=t(chat.language, "digest.latest_title")
@@ -244,7 +261,10 @@ class DigestService:
         pool = await self._pool(chat.cursor_article_id, index)
         first = await self._first_pool([chat], pool, now, index)
         routes = await self.routing.routes(chat_id)
-        plan = self._plan(chat, "manual", now, pool, routes=routes, first=first, rules=rules)
+        muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
+        plan = self._plan(
+            chat, "manual", now, pool, routes=routes, first=first, rules=rules, muted=muted
+        )
         return list(plan.parts)
 
     # -- internals
@@ -322,8 +342,9 @@ class DigestService:
         pool: DigestPool,
         first: _FirstPool | None = None,
         rules: Sequence[ChatRule] = (),
+        muted: frozenset[int] = frozenset(),
     ) -> Digest:
-        filt = _filter(chat, rules)
+        filt = _filter(chat, rules, muted)
         if first is not None and chat.first_digest_at is None:
             return first.pool.select(
                 filt, after_id=chat.cursor_article_id, cap=self.cap, since=first.since
@@ -357,6 +378,7 @@ class DigestService:
         routes: Mapping[str, int] | None,
         first: _FirstPool | None = None,
         rules: Sequence[ChatRule] = (),
+        muted: frozenset[int] = frozenset(),
     ) -> DigestPlan:
         next_at = next_slot_after(self._schedule(chat), now)
         if is_catch_up_too_old(slot, now):
@@ -383,6 +405,7 @@ class DigestService:
             routes=routes,
             first=first,
             rules=rules,
+            muted=muted,
         )
         return replace(plan, last_slot_at=slot, next_slot_at=next_at)
 
@@ -398,8 +421,9 @@ class DigestService:
         routes: Mapping[str, int] | None = None,
         first: _FirstPool | None = None,
         rules: Sequence[ChatRule] = (),
+        muted: frozenset[int] = frozenset(),
     ) -> DigestPlan:
-        digest = self._digest(chat, pool, first, rules)
+        digest = self._digest(chat, pool, first, rules, muted)
         # a forum chat: each thread gets its own messages (header + its sections), in order
         split = split_digest(digest, routes or {}, chosen=chat.topics, topic_order=self.topic_order)
         threaded = [
@@ -415,6 +439,13 @@ class DigestService:
         if top is not None and routes:  # the link preview goes with the top story's thread
             thread = item_thread(top, routes, chosen=chat.topics, topic_order=self.topic_order)
             preview_part = threads.index(thread)
+        rich = None
+        if chat.digest_format == "rich" and parts and not routes:
+            # one rich message; a forum chat with thread routes keeps one message per thread
+            rich = render_rich_digest(
+                digest, labels=self.labels_for(chat.language), zone=self._zone(chat),
+                now=now or slot,
+            )  # fmt: skip
         return DigestPlan(
             chat_id=chat.id,
             kind=kind,
@@ -428,12 +459,17 @@ class DigestService:
             preview_url=preview,
             part_threads=tuple(threads),
             preview_part=preview_part,
+            rich=rich,
         )
 
 
-def _filter(chat: Chat, rules: Sequence[ChatRule]) -> DigestFilter:
+def _filter(
+    chat: Chat, rules: Sequence[ChatRule], muted: frozenset[int] = frozenset()
+) -> DigestFilter:
     refs = tuple(RuleRef(r.id, r.text) for r in rules)
-    return DigestFilter(chat.topics, chat.countries, chat.all_sources, refs)
+    return DigestFilter(
+        chat.topics, chat.countries, chat.all_sources, rules=refs, muted_feeds=muted
+    )
 
 
 def _without_record(plan: DigestPlan) -> DigestPlan:

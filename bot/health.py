@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.texts import t
 from storage.models import Feed
@@ -34,9 +34,22 @@ class FeedHealth:
     silent_for: timedelta | None  # set when the state is silent
 
 
-def usual_per_day(per_day: Mapping[str, int], now: datetime, days: int = BASELINE_DAYS) -> float:
+def usual_per_day(
+    per_day: Mapping[str, int],
+    now: datetime,
+    days: int = BASELINE_DAYS,
+    since: datetime | None = None,
+) -> float:
+    """Articles per complete day over the last `days` days — or over the days the feed has
+    existed, if fewer: a feed added two days ago is not averaged over a week it never had.
+    Its age starts at `since` (when it was added) or at its oldest item, whichever is earlier."""
     today = now.date()
     total = sum(per_day.get((today - timedelta(days=d)).isoformat(), 0) for d in range(1, days + 1))
+    starts = [date.fromisoformat(day) for day in per_day]
+    if since is not None:
+        starts.append(since.date())
+    if starts:
+        days = max(1, min(days, (today - min(starts)).days))
     return total / days
 
 
@@ -52,7 +65,7 @@ def silence(usual: float, newest_at: datetime | None, now: datetime) -> timedelt
 def assess(
     feed: Feed, per_day: Mapping[str, int], newest_at: datetime | None, now: datetime
 ) -> FeedHealth:
-    usual = usual_per_day(per_day, now)
+    usual = usual_per_day(per_day, now, since=feed.created_at)
     silent_for = silence(usual, newest_at, now)
     if feed.paused:
         state = "paused"

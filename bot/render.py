@@ -243,3 +243,103 @@ def _item(
         block = render_item(item, labels, zone, now, reason)
         found = cache[key] = (block, telegram_length(block))
     return found
+
+
+# -- rich digests (Bot API sendRichMessage): one message, a heading per topic, a collapsible
+# block per story. Telegram's documented limits for one rich message:
+RICH_TEXT_LIMIT = 32_768  # characters of text
+RICH_BLOCK_LIMIT = 500  # blocks, nested ones and list items included
+RICH_BLOCK_TAGS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "details", "ul", "ol", "li", "footer", "hr",
+     "blockquote", "aside", "pre", "img", "table", "tr"}
+)  # fmt: skip
+_OPEN_TAG = re.compile(r"<([a-z0-9]+)[\s>/]")
+
+
+def rich_block_count(rich_html: str) -> int:
+    """Blocks as Telegram counts them: every block-level element, nested ones included."""
+    return sum(1 for tag in _OPEN_TAG.findall(rich_html) if tag in RICH_BLOCK_TAGS)
+
+
+def rich_item(
+    item: DigestItem, labels: Labels, zone: tzinfo, now: datetime, reason: str | None = None
+) -> str:
+    """One story as a collapsible block: the title always shown; lead, source with the link,
+    time, countries, what brought it (a rule or topic) and the other agencies inside."""
+    article = item.article
+    title = html.escape(shorten(article.title, TITLE_LIMIT) or "…")
+    source = html.escape(shorten(article.source, SOURCE_LIMIT))
+    if (
+        article.url
+        and len(article.url) <= URL_LIMIT
+        and article.url.startswith(("http://", "https://"))
+    ):
+        source = f'<a href="{html.escape(article.url, quote=True)}">{source or "↗"}</a>'
+    meta = [source, html.escape(_when(article.published_at, zone, now))]
+    countries = [
+        labels.country_names.get(code) or code.upper() for code in article.countries[:COUNTRY_LIMIT]
+    ]
+    if len(article.countries) > COUNTRY_LIMIT:
+        countries.append(f"+{len(article.countries) - COUNTRY_LIMIT}")
+    if countries:
+        meta.append(html.escape(", ".join(countries)))
+    if reason:
+        meta.append(html.escape(reason))
+    inner = []
+    lead = shorten(article.lead, LEAD_LIMIT)
+    if lead:
+        inner.append(f"<p>{html.escape(lead)}</p>")
+    inner.append(f"<p>{' · '.join(meta)}</p>")
+    if item.also:
+        sources = ", ".join(shorten(s, SOURCE_LIMIT) for s in item.also[:ALSO_LIMIT])
+        if len(item.also) > ALSO_LIMIT:
+            sources += f" +{len(item.also) - ALSO_LIMIT}"
+        inner.append(f"<p><i>{t(labels.lang, 'digest.also', sources=html.escape(sources))}</i></p>")
+    return f"<details><summary><b>{title}</b></summary>{''.join(inner)}</details>"
+
+
+def render_rich_digest(
+    digest: Digest,
+    *,
+    labels: Labels,
+    zone: tzinfo,
+    now: datetime,
+    title: str | None = None,
+    text_limit: int = RICH_TEXT_LIMIT,
+    block_limit: int = RICH_BLOCK_LIMIT,
+) -> str | None:
+    """The digest as one rich message (None for an empty digest). Stories that would pass
+    Telegram's limits are cut at story boundaries and counted in "+N more — /latest"."""
+    if digest.empty:
+        return None
+    lang = labels.lang
+    heading = t(lang, "digest.header", title=html.escape(title or t(lang, "digest.title")),
+                date=now.astimezone(zone).strftime("%d.%m.%Y"))  # fmt: skip
+    blocks = [f"<h3>{heading}</h3>"]
+    text_used, block_used = telegram_length(blocks[0]), 1
+    # room kept for the "+N more" footer (one block, a short line)
+    reserve_text, reserve_blocks = 64, 1
+    left_out = digest.more
+    for section in digest.sections:
+        name = f"<h4>{html.escape(_section_title(section, labels))}</h4>"
+        reason = item_reason(section, labels) if digest.marked else None
+        name_len, shown_in_section = telegram_length(name), 0
+        for item in section.items:
+            story = rich_item(item, labels, zone, now, reason)
+            cost_text = telegram_length(story) + (0 if shown_in_section else name_len)
+            cost_blocks = rich_block_count(story) + (0 if shown_in_section else 1)
+            if (
+                text_used + cost_text > text_limit - reserve_text
+                or block_used + cost_blocks > block_limit - reserve_blocks
+            ):
+                left_out += 1
+                continue
+            if not shown_in_section:
+                blocks.append(name)
+            blocks.append(story)
+            shown_in_section += 1
+            text_used += cost_text
+            block_used += cost_blocks
+    if left_out:
+        blocks.append(f"<footer>{html.escape(t(lang, 'digest.more', count=left_out))}</footer>")
+    return "".join(blocks)

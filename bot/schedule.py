@@ -155,3 +155,25 @@ def next_slot_after(schedule: ChatSchedule, after: datetime) -> datetime | None:
 
 def is_catch_up_too_old(slot: datetime, now: datetime) -> bool:
     return now - slot > CATCH_UP_WINDOW
+
+
+def parse_quiet(text: str) -> tuple[str, str]:
+    """ "23:00-08:00", "23-8", "22.30 – 7" → ("23:00", "08:00"); ValueError otherwise."""
+    parts = [p for p in re.split(r"\s*[-–—]\s*|\s+", text.strip()) if p]
+    if len(parts) != 2:
+        raise ValueError(f"quiet hours {text!r}: expected two times like 23:00-08:00")
+    start, end = parse_time(parts[0]), parse_time(parts[1])
+    if start == end:
+        raise ValueError("quiet hours need a start and an end that differ")
+    return start, end
+
+
+def in_quiet_hours(quiet: tuple[str, str] | None, zone: tzinfo, now: datetime) -> bool:
+    """Is `now` inside the local window [start, end)? A window may cross midnight."""
+    if quiet is None:
+        return False
+    local = now.astimezone(zone).strftime("%H:%M")
+    start, end = quiet
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 # /rules (its delete buttons are refused below like every button) are for everyone.
 GUARDED_COMMANDS = (
     "start", "topics", "countries", "schedule", "timezone", "language",
-    "settings", "digest", "pause", "resume", "stop", "rule",
+    "settings", "digest", "pause", "resume", "stop", "rule", "quiet",
 )  # fmt: skip
 SHARED_CHATS = {ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL}
 

@@ -24,6 +24,7 @@ from handlers import (
     admin_gate,
     admin_opml,
     admin_routing,
+    admin_rules,
     admin_sources,
     admin_stats,
 )
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 ADMIN_COMMANDS = (
     "admin", "addfeed", "feeds", "delfeed", "exportopml", "chats", "subscribe", "chat",
     "chatcountries", "access", "invite", "requests", "ban", "unban", "bans", "audit", "stats",
-    "broadcast",
+    "broadcast", "chatrule", "chatrules",
 )  # fmt: skip
 
 
@@ -86,6 +87,7 @@ def make_admin_router(admin_ids: frozenset[int]) -> Router:
         admin_sources.make_router(),
         admin_opml.make_router(),
         admin_chats.make_router(),
+        admin_rules.make_router(),
         admin_access.make_router(admin_ids),
         admin_stats.make_router(),
         admin_broadcast.make_router(),

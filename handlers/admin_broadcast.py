@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -23,6 +24,26 @@ from storage.chats import ChatRepo
 
 log = logging.getLogger(__name__)
 
+# Tags an admin may type (Telegram's own HTML subset); any other "<…>" stays text.
+_TYPED_TAG = re.compile(
+    r"&lt;(/?)(b|strong|i|em|u|ins|s|strike|del|code|pre|blockquote|tg-spoiler)&gt;"
+    r"|&lt;a href=(?:\"|'|&quot;|&#x27;)(https?://[^\s\"'<>]+?)(?:\"|'|&quot;|&#x27;)&gt;|&lt;/a&gt;"
+)
+
+
+def _typed_tags(match: re.Match[str]) -> str:
+    if match.group(2):
+        return f"<{match.group(1)}{match.group(2)}>"
+    if match.group(3):
+        return f'<a href="{match.group(3)}">'
+    return "</a>"
+
+
+def broadcast_html(html_text: str) -> str:
+    """The admin's text as Telegram HTML: formatting made with Telegram's buttons (already in
+    `html_text`) plus the tags typed by hand, e.g. <b>…</b> or <a href="https://…">…</a>."""
+    return _TYPED_TAG.sub(_typed_tags, html_text)
+
 
 async def cmd_broadcast(
     message: Message, command: CommandObject, lang: str, chats: ChatRepo, drafts: DraftRepo,
@@ -30,7 +51,7 @@ async def cmd_broadcast(
 ) -> None:  # fmt: skip
     # The text after the command, with the admin's formatting kept as HTML.
     text = (message.html_text or "").split(maxsplit=1)[1:] if message.text else []
-    body = text[0].strip() if text else ""
+    body = broadcast_html(text[0].strip()) if text else ""
     if not body:
         await message.answer(t(lang, "admin.broadcast_usage"))
         return

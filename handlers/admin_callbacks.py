@@ -61,4 +61,12 @@ class AuditCb(CallbackData, prefix="au"):
     page: int
 
 
-ADMIN_PREFIXES = ("af", "ao", "ac", "aq", "ab", "au")
+class ChatRuleCb(CallbackData, prefix="ar"):
+    """Save / Cancel a draft rule, or delete a rule, of chat `chat` (handlers.admin_rules)."""
+
+    act: str  # handlers.rules.RuleAction value
+    id: int
+    chat: int
+
+
+ADMIN_PREFIXES = ("af", "ao", "ac", "aq", "ab", "au", "ar")

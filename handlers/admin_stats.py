@@ -49,13 +49,17 @@ async def cmd_stats(
     digests = await stats.digests_sent(since)
     delivery = await stats.delivery(since)
     total = sum(per_day.values())
+    # per day over the days the archive has existed (a 3-day-old bot is not averaged over 14)
+    first = await stats.first_seen()
+    age = (now.date() - first.date()).days + 1 if first is not None else DAYS
     text = t(lang, "admin.stats_text", active=by_status["active"], paused=by_status["paused"],
              blocked=by_status["blocked"],
              breakdown=" · ".join(f"{k}: {', '.join(v)}" for k, v in sorted(breakdown.items())),
-             days=DAYS, articles=total, per_day=format_rate(total / DAYS),
+             days=DAYS, articles=total, per_day=format_rate(total / max(1, min(DAYS, age))),
              digests=sum(v for k, v in digests.items() if k != "broadcast"),
-             broadcasts=digests.get("broadcast", 0), sent=delivery.sent, failed=delivery.failed,
-             pending=delivery.pending, retried=delivery.retried)  # fmt: skip
+             broadcasts=await stats.broadcasts_sent(since), sent=delivery.sent,
+             failed=delivery.failed, pending=delivery.pending, retried=delivery.retried)  # fmt: skip
+    text = "\n".join(line for line in text.split("\n") if line.strip())  # no empty figures
     sources = await stats.articles_per_source(since)
     if sources:
         text += "\n\n" + t(lang, "admin.stats_sources", days=DAYS) + "\n"

@@ -97,6 +97,8 @@ class Section(StrEnum):
     STOP = "st"
     SUMMARY = "su"
     LATEST = "lt"  # the newest stored items for the chat's filters, sent as new messages
+    QUIET = "qt"
+    FORMAT = "fm"  # toggles compact / rich digests
 
 
 class SettingsCb(CallbackData, prefix="st"):
@@ -105,3 +107,12 @@ class SettingsCb(CallbackData, prefix="st"):
 
 class StopCb(CallbackData, prefix="sp"):
     confirm: bool
+
+
+class QuietCb(CallbackData, prefix="qt"):
+    index: int  # into handlers.quiet.PRESETS; -1 turns quiet hours off
+
+
+class MuteCb(CallbackData, prefix="mu"):
+    feed: int  # the source to mute or unmute for this chat
+    page: int = 0

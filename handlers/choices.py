@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cache
+from zoneinfo import available_timezones
+
+from bot.texts import LANGUAGES, t
 
 # Times offered as buttons (daily, weekly, several a day); anything else is typed as text.
 PRESET_TIMES: tuple[str, ...] = (
@@ -28,6 +32,43 @@ PRIORITY_COUNTRIES: tuple[str, ...] = (
 COUNTRIES_PER_PAGE = 18
 
 Choice = tuple[str, str]  # (code, label) of one button
+
+
+def _city_key(text: str) -> str:
+    return " ".join(text.replace("ё", "е").replace("Ё", "Е").replace("_", " ").split()).casefold()
+
+
+@cache
+def _zones_by_city() -> dict[str, str]:
+    """City names → zone: the buttons' labels in every language ("Душанбе", "Алматы, Астана"
+    counts as both cities) and the city part of every IANA zone ("Tashkent", "Samarkand")."""
+    found: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for zone in sorted(available_timezones()):
+        city = zone.rsplit("/", 1)[-1]
+        key = _city_key(city)
+        if key in found and found[key] != zone:
+            ambiguous.add(key)
+        found.setdefault(key, zone)
+    for key in ambiguous:
+        del found[key]
+    for lang in LANGUAGES:
+        for zone in COMMON_ZONES:
+            for city in t(lang, f"timezone.zones.{zone}").split(","):
+                found[_city_key(city)] = zone  # our buttons win over the IANA city parts
+    return found
+
+
+def zone_by_city(text: str) -> str | None:
+    """The zone of a typed city name shown on a button or in the IANA database, or None."""
+    return _zones_by_city().get(_city_key(text))
+
+
+def city_of(lang: str, zone: str) -> str:
+    """How settings show a zone: the city on its button, else the IANA name readable."""
+    if zone in COMMON_ZONES:
+        return t(lang, f"timezone.zones.{zone}")
+    return zone.replace("_", " ")
 
 
 def minutes_to_hhmm(minutes: int) -> str:

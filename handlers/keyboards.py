@@ -106,11 +106,10 @@ def modes_keyboard(lang: str, flow: Flow) -> InlineKeyboardMarkup:
     for mode in Mode:
         cb = ScheduleCb(action=ScheduleAction.MODE, mode=mode, flow=flow)
         kb.button(text=t(lang, f"schedule.mode_button.{mode.value}"), callback_data=cb)
-    if flow is Flow.ONBOARD:
-        kb.button(
-            text=t(lang, "schedule.keep"),
-            callback_data=ScheduleCb(action=ScheduleAction.KEEP, flow=flow),
-        )
+    kb.button(
+        text=t(lang, "schedule.keep" if flow is Flow.ONBOARD else "schedule.leave"),
+        callback_data=ScheduleCb(action=ScheduleAction.KEEP, flow=flow),
+    )
     kb.adjust(2, 2, 1)
     return kb.as_markup()
 
@@ -176,10 +175,10 @@ def zones_keyboard(lang: str, flow: Flow) -> InlineKeyboardMarkup:
     kb.button(
         text=t(lang, "timezone.other"), callback_data=ZoneCb(action=ZoneAction.CUSTOM, flow=flow)
     )
-    if flow is Flow.ONBOARD:
-        kb.button(
-            text=t(lang, "timezone.keep"), callback_data=ZoneCb(action=ZoneAction.KEEP, flow=flow)
-        )
+    kb.button(
+        text=t(lang, "timezone.keep" if flow is Flow.ONBOARD else "timezone.leave"),
+        callback_data=ZoneCb(action=ZoneAction.KEEP, flow=flow),
+    )
     kb.adjust(*([2] * (len(COMMON_ZONES) // 2)), 1, 1, 1)
     return kb.as_markup()
 
@@ -201,6 +200,8 @@ def settings_keyboard(lang: str, status: str, latest: bool = False) -> InlineKey
         Section.SCHEDULE,
         Section.TIMEZONE,
         Section.LANGUAGE,
+        Section.QUIET,
+        Section.FORMAT,
     ]
     sections.append(Section.RESUME if status != "active" else Section.PAUSE)
     sections.append(Section.STOP)
@@ -209,7 +210,7 @@ def settings_keyboard(lang: str, status: str, latest: bool = False) -> InlineKey
             text=t(lang, f"settings.button.{section.name.lower()}"),
             callback_data=SettingsCb(section=section),
         )
-    kb.adjust(*([1] if latest else []), 2, 2, 1, 2)
+    kb.adjust(*([1] if latest else []), 2, 2, 2, 2, 1)
     return kb.as_markup()
 
 

@@ -9,7 +9,7 @@ from bot.texts import t
 
 MENU_COMMANDS = (
     "start", "digest", "latest", "search", "rules", "topics", "countries", "schedule",
-    "timezone", "settings", "sources", "language", "pause", "resume", "stop", "help",
+    "timezone", "quiet", "settings", "sources", "language", "pause", "resume", "stop", "help",
 )  # fmt: skip
 
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -28,10 +27,7 @@ from bot.render import shorten
 from bot.texts import t
 from handlers.filters import Subscribed
 from storage.chat_rules import RuleRepo, TooManyRulesError
-from storage.chats import Chat
-
-if TYPE_CHECKING:  # the service lives with the scheduler jobs; handlers only call it
-    from bot.digest_jobs import DigestService
+from storage.chats import Chat, ChatRepo
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +47,9 @@ class RuleAction(StrEnum):
 class RuleCb(CallbackData, prefix="kr"):
     action: RuleAction
     id: int  # a draft's id (save, cancel) or a saved rule's (delete)
+
+
+ButtonData = Callable[[RuleAction, int], CallbackData]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,20 +77,21 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=False)  # message text, never an attribute
 
 
-def _repo(digests: DigestService) -> RuleRepo:
-    return digests.rules
+def rule_repo(chats: ChatRepo) -> RuleRepo:
+    """The rules live next to the chats (same database); no extra dependency to wire."""
+    return RuleRepo(chats.db)
 
 
-def _parse(classifier: Classifier, args: str | None) -> RuleSpec:
+def parse(classifier: Classifier, args: str | None) -> RuleSpec:
     return parse_rule(classifier.morph, args or "", classifier.country_codes)
 
 
-def _error(lang: str, exc: RuleError) -> str:
+def error_text(lang: str, exc: RuleError) -> str:
     values = {k: _esc(str(v)) for k, v in exc.values.items()}
     return t(lang, f"rules.err_{exc.code}", **values) + "\n" + t(lang, "rules.usage")
 
 
-def _test_text(lang: str, spec: RuleSpec, result: RuleTest) -> str:
+def test_text(lang: str, spec: RuleSpec, result: RuleTest) -> str:
     lines = [
         t(lang, "rules.test_header", rule=_esc(spec.text)),
         t(
@@ -104,19 +104,22 @@ def _test_text(lang: str, spec: RuleSpec, result: RuleTest) -> str:
     return "\n".join(lines)
 
 
-def _confirm_keyboard(lang: str, draft_id: int) -> InlineKeyboardMarkup:
+def _own(action: RuleAction, row_id: int) -> CallbackData:
+    return RuleCb(action=action, id=row_id)
+
+
+def confirm_keyboard(lang: str, draft_id: int, data: ButtonData = _own) -> InlineKeyboardMarkup:
+    """Save / Cancel; `data(action, draft id)` makes the callback data (the admin area's own)."""
     builder = InlineKeyboardBuilder()
-    builder.button(
-        text=t(lang, "rules.save"), callback_data=RuleCb(action=RuleAction.SAVE, id=draft_id)
-    )
-    builder.button(
-        text=t(lang, "rules.cancel"), callback_data=RuleCb(action=RuleAction.CANCEL, id=draft_id)
-    )
+    builder.button(text=t(lang, "rules.save"), callback_data=data(RuleAction.SAVE, draft_id))
+    builder.button(text=t(lang, "rules.cancel"), callback_data=data(RuleAction.CANCEL, draft_id))
     builder.adjust(2)
     return builder.as_markup()
 
 
-def rules_view(lang: str, rules: list[ChatRule]) -> tuple[str, InlineKeyboardMarkup | None]:
+def rules_view(
+    lang: str, rules: list[ChatRule], data: ButtonData = _own
+) -> tuple[str, InlineKeyboardMarkup | None]:
     if not rules:
         return t(lang, "rules.none"), None
     lines = [t(lang, "rules.list_header", count=len(rules), limit=MAX_RULES)]
@@ -124,7 +127,7 @@ def rules_view(lang: str, rules: list[ChatRule]) -> tuple[str, InlineKeyboardMar
     builder = InlineKeyboardBuilder()
     for n, rule in enumerate(rules, 1):
         label = t(lang, "rules.delete", n=n, rule=shorten(rule.text, BUTTON_LIMIT))
-        builder.button(text=label, callback_data=RuleCb(action=RuleAction.DELETE, id=rule.id))
+        builder.button(text=label, callback_data=data(RuleAction.DELETE, rule.id))
     builder.adjust(1)
     return "\n".join(lines), builder.as_markup()
 
@@ -133,15 +136,15 @@ async def cmd_rule(
     message: Message,
     command: CommandObject,
     classifier: Classifier,
-    digests: DigestService,
+    chats: ChatRepo,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:
-    lang, repo, now = subscriber.language, _repo(digests), clock()
+    lang, repo, now = subscriber.language, rule_repo(chats), clock()
     try:
-        spec = _parse(classifier, command.args)
+        spec = parse(classifier, command.args)
     except RuleError as exc:
-        await message.answer(_error(lang, exc))
+        await message.answer(error_text(lang, exc))
         return
     if await repo.count(subscriber.id) >= MAX_RULES:
         await message.answer(t(lang, "rules.err_too_many_rules", limit=MAX_RULES))
@@ -149,30 +152,30 @@ async def cmd_rule(
     result = await test_rule(repo, spec, now)
     by = message.from_user.id if message.from_user else None
     draft = await repo.add_draft(subscriber.id, spec.text, spec.to_json(), by=by, now=now)
-    text = _test_text(lang, spec, result) + "\n\n" + t(lang, "rules.confirm")
-    await message.answer(text, reply_markup=_confirm_keyboard(lang, draft))
+    text = test_text(lang, spec, result) + "\n\n" + t(lang, "rules.confirm")
+    await message.answer(text, reply_markup=confirm_keyboard(lang, draft))
 
 
 async def cmd_testrule(
     message: Message,
     command: CommandObject,
     classifier: Classifier,
-    digests: DigestService,
+    chats: ChatRepo,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:
     lang = subscriber.language
     try:
-        spec = _parse(classifier, command.args)
+        spec = parse(classifier, command.args)
     except RuleError as exc:
-        await message.answer(_error(lang, exc))
+        await message.answer(error_text(lang, exc))
         return
-    result = await test_rule(_repo(digests), spec, clock())
-    await message.answer(_test_text(lang, spec, result))
+    result = await test_rule(rule_repo(chats), spec, clock())
+    await message.answer(test_text(lang, spec, result))
 
 
-async def cmd_rules(message: Message, digests: DigestService, subscriber: Chat) -> None:
-    rules = [ChatRule.from_stored(r) for r in await _repo(digests).list(subscriber.id)]
+async def cmd_rules(message: Message, chats: ChatRepo, subscriber: Chat) -> None:
+    rules = [ChatRule.from_stored(r) for r in await rule_repo(chats).list(subscriber.id)]
     text, markup = rules_view(subscriber.language, rules)
     await message.answer(text, reply_markup=markup)
 
@@ -180,11 +183,11 @@ async def cmd_rules(message: Message, digests: DigestService, subscriber: Chat) 
 async def on_rule_button(
     query: CallbackQuery,
     callback_data: RuleCb,
-    digests: DigestService,
+    chats: ChatRepo,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:
-    lang, repo, message = subscriber.language, _repo(digests), query.message
+    lang, repo, message = subscriber.language, rule_repo(chats), query.message
     if not isinstance(message, Message):
         await query.answer(t(lang, "errors.bad_button"), show_alert=True)
         return

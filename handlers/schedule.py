@@ -20,7 +20,14 @@ from handlers import keyboards as kb
 from handlers.callbacks import Flow, Mode, ScheduleAction, ScheduleCb
 from handlers.choices import PRESET_TIMES, mask_to_times, minutes_to_hhmm, times_to_mask
 from handlers.filters import Subscribed
-from handlers.screens import after_change, ask_for_text, finish_onboarding, show, show_modes
+from handlers.screens import (
+    after_change,
+    ask_for_text,
+    finish_onboarding,
+    show,
+    show_modes,
+    show_summary,
+)
 from handlers.states import TextInput
 from storage.chats import Chat, ChatRepo
 
@@ -47,8 +54,6 @@ def _is_valid(data: ScheduleCb) -> bool:
             return data.mode is Mode.WEEKLY and weekday_ok
         case ScheduleAction.CUSTOM:
             return data.mode is not Mode.INSTANT and weekday_ok
-        case ScheduleAction.KEEP:
-            return data.flow is Flow.ONBOARD
     return True
 
 
@@ -73,8 +78,10 @@ async def on_schedule_button(
     action, mode, flow = data.action, data.mode, data.flow
     if action is ScheduleAction.MODES:
         await show_modes(query, subscriber, now, flow)
-    elif action is ScheduleAction.KEEP:
+    elif action is ScheduleAction.KEEP and flow is Flow.ONBOARD:
         await finish_onboarding(query, chats, subscriber, classifier, now)
+    elif action is ScheduleAction.KEEP:  # opened by /schedule: leave it as it is
+        await show_summary(query, subscriber, classifier, now)
     elif action is ScheduleAction.CUSTOM:
         await state.set_state(TextInput.time)
         await state.update_data(mode=mode.value, day=data.day, flow=flow.value)
@@ -89,7 +96,10 @@ async def on_schedule_button(
             query, t(lang, "schedule.pick_time"), kb.times_keyboard(lang, mode, data.day, flow)
         )
     elif (action is ScheduleAction.MODE and mode is Mode.TIMES) or action is ScheduleAction.MASK:
-        mask = data.value if action is ScheduleAction.MASK else times_to_mask(subscriber.times)
+        # the picker starts from the chat's current times only if it already has several
+        # (a weekly 18:00 must not stay ticked and be saved by accident)
+        current = subscriber.times if subscriber.mode == Mode.TIMES.value else ()
+        mask = data.value if action is ScheduleAction.MASK else times_to_mask(current)
         await show(query, t(lang, "schedule.pick_times"), kb.multi_times_keyboard(lang, mask, flow))
     else:  # a complete choice: instant, a preset time, or a saved set of times
         times = {

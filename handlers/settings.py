@@ -17,6 +17,7 @@ from handlers import keyboards as kb
 from handlers.callbacks import Flow, LanguageCb, Section, SettingsCb, StopCb
 from handlers.digest import send_latest
 from handlers.filters import Subscribed
+from handlers.quiet import quiet_keyboard, quiet_text
 from handlers.screens import show, show_countries, show_modes, show_summary, show_topics, show_zones
 from storage.chats import Chat, ChatRepo
 
@@ -83,6 +84,13 @@ async def on_settings_button(
         await show(
             query, t(chat.language, "settings.pick_language"), kb.language_keyboard(chat.language)
         )
+    elif section is Section.FORMAT:
+        chat = await chats.set_digest_format(
+            chat.id, "compact" if chat.digest_format == "rich" else "rich", now
+        )
+        await show_summary(query, chat, classifier, now, t(chat.language, "settings.saved"))
+    elif section is Section.QUIET:
+        await show(query, quiet_text(chat.language, chat), quiet_keyboard(chat.language, chat))
     elif section is Section.STOP:
         await show(
             query, t(chat.language, "settings.stop_confirm"), kb.stop_keyboard(chat.language)

@@ -16,9 +16,15 @@ from bot.classify import Classifier
 from bot.schedule import parse_timezone
 from bot.texts import t
 from handlers.callbacks import Flow, ZoneAction, ZoneCb
-from handlers.choices import COMMON_ZONES
+from handlers.choices import COMMON_ZONES, zone_by_city
 from handlers.filters import Subscribed
-from handlers.screens import after_change, ask_for_text, finish_onboarding, show_zones
+from handlers.screens import (
+    after_change,
+    ask_for_text,
+    finish_onboarding,
+    show_summary,
+    show_zones,
+)
 from handlers.states import TextInput
 from storage.chats import Chat, ChatRepo
 
@@ -47,8 +53,10 @@ async def on_zone_button(
     if data.action is ZoneAction.SET:
         chat = await chats.set_timezone(subscriber.id, COMMON_ZONES[data.index], now)
         await after_change(query, chats, chat, classifier, now, data.flow, "finish")
-    elif data.action is ZoneAction.KEEP:
+    elif data.action is ZoneAction.KEEP and data.flow is Flow.ONBOARD:
         await finish_onboarding(query, chats, subscriber, classifier, now)
+    elif data.action is ZoneAction.KEEP:  # opened by /timezone: leave it as it is
+        await show_summary(query, subscriber, classifier, now)
     else:
         await state.set_state(TextInput.zone)
         await state.update_data(flow=data.flow.value)
@@ -63,12 +71,14 @@ async def on_zone_typed(
     subscriber: Chat,
     state: FSMContext,
 ) -> None:
-    lang = subscriber.language
-    try:
-        zone = parse_timezone((message.text or "")[:64])
-    except ValueError:
-        await message.reply(t(lang, "timezone.bad_zone", text=escape((message.text or "")[:40])))
-        return
+    lang, typed = subscriber.language, (message.text or "")[:64]
+    zone = zone_by_city(typed)  # "Душанбе", "Tashkent": the city shown on a button
+    if zone is None:
+        try:
+            zone = parse_timezone(typed)
+        except ValueError:
+            await message.reply(t(lang, "timezone.bad_zone", text=escape(typed[:40])))
+            return
     flow = Flow((await state.get_data()).get("flow", Flow.ALONE.value))
     await state.clear()
     now = clock()

@@ -8,7 +8,7 @@ from html import escape
 from bot.classify import Classifier
 from bot.schedule import zone_for
 from bot.texts import t
-from handlers.choices import Choice, order_countries
+from handlers.choices import Choice, city_of, order_countries
 from storage.chats import Chat
 
 
@@ -47,7 +47,9 @@ def schedule_text(lang: str, chat: Chat) -> str:
 
 def zone_text(lang: str, zone: str, now: datetime) -> str:
     local = now.astimezone(zone_for(zone))
-    return t(lang, "timezone.describe", zone=escape(zone), time=local.strftime("%H:%M"))
+    return t(
+        lang, "timezone.describe", zone=escape(city_of(lang, zone)), time=local.strftime("%H:%M")
+    )
 
 
 def summary_text(lang: str, chat: Chat, classifier: Classifier, now: datetime) -> str:
@@ -59,5 +61,9 @@ def summary_text(lang: str, chat: Chat, classifier: Classifier, now: datetime) -
         schedule=schedule_text(lang, chat),
         zone=zone_text(lang, chat.timezone, now),
         language=t(lang, f"settings.language_name.{chat.language}"),
+        format=t(lang, f"settings.format_name.{chat.digest_format}"),
+        quiet=t(lang, "quiet.window", start=chat.quiet[0], end=chat.quiet[1])
+        if chat.quiet
+        else t(lang, "quiet.none"),
         status=t(lang, f"settings.status.{chat.status}"),
     )

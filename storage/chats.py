@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("instant", "daily", "times", "weekly")
 STATUSES = ("active", "paused", "blocked")
+DIGEST_FORMATS = ("compact", "rich")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -44,6 +45,8 @@ class Chat:
     updated_at: datetime
     all_sources: bool = False  # "everything from my sources": untagged articles too
     first_digest_at: datetime | None = None  # None: no digest was ever sent (a new subscriber)
+    quiet: tuple[str, str] | None = None  # local ("23:00", "08:00"): instant items wait
+    digest_format: str = "compact"  # compact (HTML messages) | rich (one rich message)
 
     @property
     def is_group(self) -> bool:
@@ -73,6 +76,8 @@ def chat_from_row(row: aiosqlite.Row) -> Chat:
         updated_at=from_db(row["updated_at"]),  # type: ignore[arg-type]
         all_sources=bool(row["all_sources"]),
         first_digest_at=from_db(row["first_digest_at"]),
+        quiet=(row["quiet_from"], row["quiet_to"]) if row["quiet_from"] else None,
+        digest_format=row["digest_format"],
     )
 
 
@@ -160,6 +165,49 @@ class ChatRepo:
     async def set_countries(self, chat_id: int, countries: Sequence[str], now: datetime) -> Chat:
         values = _unique([c.lower() for c in countries])
         return await self._update(chat_id, now, countries=json.dumps(values))
+
+    async def set_quiet(self, chat_id: int, quiet: tuple[str, str] | None, now: datetime) -> Chat:
+        """Quiet hours as local ("HH:MM", "HH:MM"), or None to turn them off."""
+        if quiet is not None:
+            for value in quiet:
+                if not _HHMM.match(value):
+                    raise ValueError(f"time {value!r} is not HH:MM")
+            if quiet[0] == quiet[1]:
+                raise ValueError("quiet hours need a start and an end that differ")
+        start, end = quiet or (None, None)
+        return await self._update(chat_id, now, quiet_from=start, quiet_to=end)
+
+    async def set_digest_format(self, chat_id: int, digest_format: str, now: datetime) -> Chat:
+        if digest_format not in DIGEST_FORMATS:
+            raise ValueError(f"unknown digest format {digest_format!r}; expected {DIGEST_FORMATS}")
+        return await self._update(chat_id, now, digest_format=digest_format)
+
+    async def muted_feeds(self, chat_ids: Iterable[int]) -> dict[int, frozenset[int]]:
+        """The sources each chat muted (chats without any are left out)."""
+        ids = list(chat_ids)
+        found: dict[int, set[int]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self.db.fetchall(
+                f"SELECT chat_id, feed_id FROM chat_muted_feeds WHERE chat_id IN ({marks})", chunk
+            )
+            for chat_id, feed_id in rows:
+                found.setdefault(chat_id, set()).add(feed_id)
+        return {chat_id: frozenset(feeds) for chat_id, feeds in found.items()}
+
+    async def toggle_muted_feed(self, chat_id: int, feed_id: int) -> bool:
+        """Mute the source for the chat, or unmute it if muted; True if it is muted now."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "DELETE FROM chat_muted_feeds WHERE chat_id = ? AND feed_id = ?", (chat_id, feed_id)
+            ) as cur:
+                if cur.rowcount:
+                    return False
+            await conn.execute(
+                "INSERT INTO chat_muted_feeds (chat_id, feed_id) VALUES (?, ?)", (chat_id, feed_id)
+            )
+        return True
 
     async def toggle_country(self, chat_id: int, iso2: str, now: datetime) -> Chat:
         return await self._toggle(chat_id, "countries", iso2.lower(), now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ class OutboxMessage:
     preview_url: str | None
     attempts: int
     not_before: datetime
+    rich: bool = False  # a rich message (sendRichMessage); `fallback` holds its compact parts
+    fallback: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class DigestPlan:
     preview_url: str | None = None
     part_threads: Sequence[int | None] = ()  # a forum thread per part; empty: thread_id for all
     preview_part: int = 0  # the part that carries preview_url
+    rich: str | None = None  # the digest as one rich message; `parts` are then its fallback
 
 
 def _message(row: aiosqlite.Row) -> OutboxMessage:
@@ -66,6 +70,8 @@ def _message(row: aiosqlite.Row) -> OutboxMessage:
         preview_url=row["preview_url"],
         attempts=row["attempts"],
         not_before=from_db(row["not_before"]),  # type: ignore[arg-type]
+        rich=row["format"] == "rich",
+        fallback=tuple(json.loads(row["fallback"])) if row["fallback"] else (),
     )
 
 
@@ -116,6 +122,14 @@ class OutboxRepo:
             ),
         )
         if not digest_id:
+            return digest_id
+        if plan.rich is not None:  # one rich message; the compact parts wait as its fallback
+            await conn.execute(
+                "INSERT INTO outbox (chat_id, digest_id, part, thread_id, text, format, fallback,"
+                " not_before, created_at) VALUES (?, ?, 0, ?, ?, 'rich', ?, ?, ?)",
+                (plan.chat_id, digest_id, plan.thread_id, plan.rich, json.dumps(list(plan.parts)),
+                 stamp, stamp),
+            )  # fmt: skip
             return digest_id
         await conn.executemany(
             "INSERT INTO outbox (chat_id, digest_id, part, thread_id, text, preview_url,"
@@ -208,6 +222,34 @@ class OutboxRepo:
             " error = NULL WHERE id = ?",
             (telegram_message_id, to_db(now), message_id),
         )
+
+    async def replace_with_fallback(self, message_id: int, error: str, now: datetime) -> int:
+        """Telegram refused a rich message: it becomes 'replaced' and its compact parts are
+        queued in its place, in order, in the same transaction (exactly once either way).
+        Returns the number of parts queued."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT chat_id, digest_id, thread_id, fallback FROM outbox"
+                " WHERE id = ? AND status = 'pending' AND format = 'rich'",
+                (message_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return 0
+            parts = json.loads(row["fallback"] or "[]")
+            await conn.execute(
+                "UPDATE outbox SET status = 'replaced', error = ? WHERE id = ?", (error, message_id)
+            )
+            stamp = to_db(now)
+            await conn.executemany(
+                "INSERT INTO outbox (chat_id, digest_id, part, thread_id, text, not_before,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (row["chat_id"], row["digest_id"], n, row["thread_id"], text, stamp, stamp)
+                    for n, text in enumerate(parts, start=1)
+                ],
+            )
+        return len(parts)
 
     async def defer(
         self, message_id: int, not_before: datetime, *, error: str, count_attempt: bool

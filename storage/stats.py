@@ -85,6 +85,22 @@ class StatsRepo:
         )
         return {r[0]: r[1] for r in rows}
 
+    async def first_seen(self) -> datetime | None:
+        """When the archive starts: the first feed added or the oldest article, if earlier."""
+        value = await self.db.fetchval(
+            "SELECT MIN(t) FROM (SELECT MIN(created_at) AS t FROM feeds"
+            " UNION ALL SELECT MIN(published_at) FROM articles)"
+        )
+        return from_db(value)
+
+    async def broadcasts_sent(self, since: datetime) -> int:
+        """Broadcasts started since `since` (one each, however many chats received it)."""
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM broadcasts WHERE created_at >= ?", (to_db(since),)
+            )
+        )
+
     async def digests_sent(self, since: datetime) -> dict[str, int]:
         """{kind: digests queued with articles} created since `since`."""
         rows = await self.db.fetchall(

@@ -100,8 +100,9 @@ async def _spawn(
     )  # fmt: skip
 
 
-async def cli(env: CliEnv, *args: str, stdin: str | None = None, timeout: float = 30) -> Result:  # noqa: ASYNC109
-    """Run one command to completion; kills it (and fails) if it outlives `timeout`."""
+async def cli(env: CliEnv, *args: str, stdin: str | None = None, timeout: float = 120) -> Result:  # noqa: ASYNC109
+    """Run one command to completion; kills it (and fails) if it outlives `timeout` — generous:
+    a hang fails, a slow start on a busy machine does not (speed belongs in benchmarks/)."""
     proc = await start(env, *args, stdin=stdin is not None)
     data = stdin.encode() if stdin is not None else None
     try:

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 TOKEN = "123456:TEST-token"
 SEND_METHODS = frozenset(
-    {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "forwardMessage"}
+    {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "forwardMessage",
+     "sendRichMessage"}
 )
 
 
@@ -65,6 +66,7 @@ class FakeBotAPI:
     chat_types: dict[int, str] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    rich_messages: bool = True  # False: answer sendRichMessage like a server without it (404)
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -334,6 +336,13 @@ class FakeBotAPI:
             if error := obj.check_text(p.get("text"), p.get("parse_mode")):
                 return bad(error)
             return ok(self._store(chat_id, text=p["text"], reply_markup=p.get("reply_markup")))
+        if method == "sendRichMessage":
+            if not self.rich_messages:  # a Bot API server older than 10.1
+                return bad("Not Found", 404)
+            if error := obj.check_rich(p.get("rich_message")):
+                return bad(error)
+            rich = p["rich_message"]["html"]
+            return ok(self._store(chat_id, text=rich, rich=True))
         if method in ("sendPhoto", "sendDocument"):
             caption = p.get("caption")
             if caption and (error := obj.check_text(caption, p.get("parse_mode"), limit=1024)):

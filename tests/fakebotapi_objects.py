@@ -15,6 +15,7 @@ BOT_USERNAME = "diplodigest_test_bot"
 JSON_FIELDS = frozenset(
     {
         "reply_markup",
+        "rich_message",
         "allowed_updates",
         "commands",
         "scope",
@@ -94,16 +95,21 @@ def error_body(kind: str, *, retry_after: int = 1, migrate_to: int | None = None
 class _EntityParser(HTMLParser):
     """Checks Telegram HTML: known tags, balanced nesting; collects the visible text."""
 
-    def __init__(self) -> None:
+    def __init__(self, allowed: frozenset[str] | set[str] | None = None) -> None:
         super().__init__(convert_charrefs=True)
+        self.allowed = allowed if allowed is not None else ALLOWED_TAGS
         self.stack: list[str] = []
         self.text: list[str] = []
         self.error: str | None = None
+        self.blocks = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS and self.error is None:
+        if tag not in self.allowed and self.error is None:
             self.error = f'Unsupported start tag "{tag}"'
-        self.stack.append(tag)
+        if tag in RICH_BLOCK_TAGS:
+            self.blocks += 1
+        if tag not in VOID_TAGS:
+            self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if (not self.stack or self.stack[-1] != tag) and self.error is None:
@@ -136,6 +142,39 @@ def check_text(text: Any, parse_mode: str | None, *, limit: int = 4096) -> str |
         visible = "".join(parser.text)
     if len(visible) > limit:
         return "Bad Request: message is too long"
+    return None
+
+
+# Rich messages (sendRichMessage, HTML style): block elements on top of the message tags, and
+# the documented limits of one rich message.
+RICH_BLOCK_TAGS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "details", "ul", "ol", "li", "footer", "hr",
+     "blockquote", "aside", "pre", "img", "table", "tr"}
+)  # fmt: skip
+RICH_TAGS = frozenset({*RICH_BLOCK_TAGS, "summary", "td", "th", "br", "sub", "sup", "mark"})
+VOID_TAGS = frozenset({"hr", "img", "br"})
+RICH_TEXT_LIMIT = 32_768
+RICH_BLOCK_LIMIT = 500
+
+
+def check_rich(rich_message: Any) -> str | None:
+    """The Bot API's error for a bad InputRichMessage (HTML style), or None if accepted."""
+    if not isinstance(rich_message, dict) or not isinstance(rich_message.get("html"), str):
+        return "Bad Request: rich message content is empty"
+    text = rich_message["html"]
+    parser = _EntityParser(ALLOWED_TAGS | RICH_TAGS)
+    parser.feed(text)
+    parser.close()
+    if parser.error is None and parser.stack:
+        parser.error = f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"'
+    if parser.error:
+        return f"Bad Request: can't parse rich message: {parser.error}"
+    if not "".join(parser.text).strip():
+        return "Bad Request: rich message content is empty"
+    if len("".join(parser.text)) > RICH_TEXT_LIMIT:
+        return "Bad Request: RICH_MESSAGE_TOO_LONG"
+    if parser.blocks > RICH_BLOCK_LIMIT:
+        return "Bad Request: RICH_MESSAGE_TOO_MANY_BLOCKS"
     return None
 
 

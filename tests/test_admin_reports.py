@@ -136,3 +136,37 @@ async def test_alerts_deduplicated(env):
         (to_db(env.clock_value[0]), to_db(env.clock_value[0])),
     )
     assert [a.key for a in await alerts.check()] == ["delivery:failed"]
+
+
+async def test_stats_rate_over_the_archive_age_broadcasts_once_no_empty_line(env):
+    feed = await env.feeds.add("https://kabar.kg/rss", now=NOW - timedelta(days=2), title="Kabar")
+    rows = [
+        (feed.id, f"b{i}", "t", "Kabar", to_db(NOW - timedelta(days=i % 3)), to_db(NOW), "[]")
+        for i in range(30)
+    ]
+    await env.db.executemany(
+        "INSERT INTO articles (feed_id, key, title, source, published_at, fetched_at, topics)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    for chat_id in (11, 12, 13):
+        await env.chats.ensure(chat_id, type="private", title=None, username=None,
+                               language="ru", timezone="UTC", now=NOW)  # fmt: skip
+    await env.db.execute(
+        "INSERT INTO broadcasts (text, created_by, created_at, recipients) VALUES ('hi', ?, ?, 3)",
+        (ADMIN, to_db(NOW)),
+    )
+    for chat_id in (11, 12, 13):  # one digests row per recipient: still one broadcast
+        await env.db.execute(
+            "INSERT INTO digests (chat_id, slot_at, kind, article_count, created_at)"
+            " VALUES (?, ?, 'broadcast', 0, ?)",
+            (chat_id, to_db(NOW), to_db(NOW)),
+        )
+    await env.chats.set_status(11, "paused", NOW)
+    await env.chats.set_status(12, "paused", NOW)
+    await env.chats.set_status(13, "paused", NOW)  # no active chat: no breakdown figure
+    text, *_ = await env.admin("/stats")
+    body = text["text"]
+    assert "Articles, last 14 days: 30 (10/day)" in body  # 3 days of archive, not 14
+    assert "broadcasts: 1" in body
+    assert "\n\n" not in body.split("<b>Articles per source")[0].strip()

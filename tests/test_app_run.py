@@ -70,13 +70,16 @@ class Child:
         calls_before = len(self.server.calls("setMyCommands"))
         polls_before = self.server.long_polls
         self.proc = await start(self.env, "run", log=self.log)
+        # a fresh process loads the morphology dictionaries: slow on a busy machine, not a hang
         await eventually(
             lambda: len(self.server.calls("setMyCommands")) > calls_before or self.exited(),
             "setMyCommands",
-            timeout=60,  # importing aiogram alone can take 15 s on a busy shared machine
+            timeout=90,  # importing aiogram alone can take 15 s on a busy shared machine
         )
         await eventually(
-            lambda: self.server.long_polls > polls_before or self.exited(), "getUpdates"
+            lambda: self.server.long_polls > polls_before or self.exited(),
+            "getUpdates",
+            timeout=90,
         )
         assert not self.exited(), self.output()
 

@@ -256,7 +256,7 @@ async def test_newer_database_is_refused_cleanly(env):
     assert (await cli(env, "feeds", "list")).code == 0
     with sqlite3.connect(env.db_path) as conn:
         conn.execute("PRAGMA user_version = 999")
-    result = await cli(env, "articles", timeout=15)
+    result = await cli(env, "articles", timeout=120)
     assert result.code != 0
     assert "Traceback" not in result.err
     assert "999" in result.err

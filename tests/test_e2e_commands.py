@@ -39,9 +39,10 @@ async def test_topics_command_toggles_and_confirms(env):
         (["Instantly"], "instant", ("09:00",), None),
         (["Once a day", "18:00"], "daily", ("18:00",), None),
         (
+            # the daily 09:00 is not pre-ticked: only what is ticked here is saved
             ["Several times", "07:00", "12:00", "21:00", "07:00", "Save"],
             "times",
-            ("09:00", "12:00", "21:00"),
+            ("12:00", "21:00"),
             None,
         ),
         (["Once a week", "Fri", "10:00"], "weekly", ("10:00",), 4),
@@ -98,6 +99,51 @@ async def test_timezone_buttons_and_text(env):
     (hint,) = await env.send(USER, "asia/dushanbe")
     assert "/help" in hint["text"]
     assert (await env.chats.get(USER)).timezone == "UTC+05:00"
+
+
+async def test_several_times_picker_starts_from_the_current_times_only_when_several(env):
+    await env.send(USER, "/schedule")
+    for label in ("Several times", "07:00", "21:00", "Save"):
+        await env.tap(USER, label)
+    assert (await env.chats.get(USER)).times == ("07:00", "21:00")
+    await env.send(USER, "/schedule")
+    await env.tap(USER, "Several times")
+    ticked = [text for text, _ in env.server.buttons(USER, env.server.last_message(USER)[0])]
+    assert "✅ 07:00" in ticked and "✅ 21:00" in ticked and "✅ 09:00" not in ticked
+    await env.tap(USER, "Save")
+    assert (await env.chats.get(USER)).times == ("07:00", "21:00")
+
+
+@pytest.mark.parametrize("command", ["/schedule", "/timezone"])
+async def test_schedule_and_timezone_can_be_left_as_they_are(env, command):
+    before = await env.chats.get(USER)
+    await env.send(USER, command)
+    await env.tap(USER, "Leave as is")
+    after = await env.chats.get(USER)
+    assert (after.mode, after.times, after.timezone) == (before.mode, before.times, before.timezone)
+    assert after.last_slot_at == before.last_slot_at  # the slot clock was not reset either
+    assert "Settings" in env.screen(USER)["text"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone", "shown"),
+    [
+        ("Tashkent", "Asia/Tashkent", "Tashkent"),
+        ("Душанбе", "Asia/Dushanbe", "Dushanbe"),
+        ("ташкент", "Asia/Tashkent", "Tashkent"),
+        ("Astana", "Asia/Almaty", "Almaty, Astana"),
+        ("Samarkand", "Asia/Samarkand", "Asia/Samarkand"),
+    ],
+)
+async def test_a_typed_city_is_a_time_zone_and_settings_show_the_city(env, typed, zone, shown):
+    await env.send(USER, "/timezone")
+    await env.tap(USER, "Other zone")
+    await env.send(USER, typed)
+    assert (await env.chats.get(USER)).timezone == zone
+    (summary,) = await env.send(USER, "/settings")
+    assert shown in summary["text"]
+    if zone in ("Asia/Tashkent", "Asia/Dushanbe"):
+        assert zone not in summary["text"]  # the city, not the IANA id
 
 
 async def test_settings_language_pause_resume(env):

@@ -16,11 +16,13 @@ from tests.botharness import NOW, running_bot
 USER = 3003
 
 
-async def add_article(env, title: str, lead: str, topics: tuple[str, ...]) -> int:
+async def add_article(env, title: str, lead: str, topics: tuple[str, ...],
+                      countries: tuple[str, ...] = ()) -> int:  # fmt: skip
     article_id = await env.db.execute(
         "INSERT INTO articles (key, url, title, lead, source, published_at, fetched_at, backfill,"
-        " topics, countries) VALUES (?, ?, ?, ?, 'Khovar', ?, ?, 0, ?, '[]')",
-        (title, f"https://khovar.tj/{len(title)}", title, lead, to_db(NOW), to_db(NOW), json.dumps(topics)),
+        " topics, countries) VALUES (?, ?, ?, ?, 'Khovar', ?, ?, 0, ?, ?)",
+        (title, f"https://khovar.tj/{len(title)}", title, lead, to_db(NOW), to_db(NOW),
+         json.dumps(topics), json.dumps(countries)),
     )  # fmt: skip
     terms = index_terms(env.classifier.tokenize(title, lead))
     await env.db.execute(
@@ -80,10 +82,12 @@ async def test_latest_all_one_topic_and_unknown_topic(env):
 
 async def test_search_word_forms_and_bad_queries(env):
     await add_article(
-        env, "Права человека в Центральной Азии", "Доклад о правах человека.", ("human_rights",)
-    )
+        env, "Права человека в Центральной Азии", "Доклад о правах человека.", ("human_rights",),
+        ("tj", "uz"),
+    )  # fmt: skip
     (found,) = await env.send(USER, "/search правами человека")
     assert "Права человека в Центральной Азии" in found["text"] and "Найдено" in found["text"]
+    assert "Таджикистан, Узбекистан" in found["text"] and "TJ" not in found["text"]
     (none,) = await env.send(USER, "/search квантовая гравитация")
     assert "ничего не нашлось" in none["text"]
     (usage,) = await env.send(USER, "/search")

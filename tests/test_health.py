@@ -33,6 +33,13 @@ def test_usual_rate_ignores_today_and_older_days():
     assert usual_per_day(per_day, NOW) == 40
 
 
+def test_usual_rate_of_a_young_feed_is_over_the_days_it_has_existed():
+    two_days = {(NOW.date() - timedelta(days=d)).isoformat(): 30 for d in range(0, 3)}
+    assert usual_per_day(two_days, NOW) == 30  # 2 complete days of 30, not 60 over a week
+    assert usual_per_day(two_days, NOW, since=NOW - timedelta(days=30)) == 60 / 7
+    assert usual_per_day({}, NOW, since=NOW - timedelta(hours=3)) == 0
+
+
 @pytest.mark.parametrize(
     ("usual", "quiet_hours", "silent"),
     [
