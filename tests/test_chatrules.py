@@ -278,3 +278,20 @@ async def test_instant_digest_has_rule_section_once(db, morph):
     assert "Генассамблея" in mine and "тема: ООН" in mine
     assert "санкций" not in by_chat[2][0] and "Правило" not in by_chat[2][0]
     assert await service.deliver_instant(T0) == 0  # cursors moved: nothing twice
+
+
+def test_forum_rule_items_go_to_the_default_thread_under_their_heading():
+    from bot.forum import item_thread, split_digest
+
+    articles = [_article(1), _article(2, topics=("cis",))]
+    pool = DigestPool(articles, ("un", "cis"), rule_hits={5: [2]})
+    ref = RuleRef(5, "санкции")
+    digest = pool.select(DigestFilter((), (), rules=(ref,)), after_id=0)
+    routes = {"un": 10, "cis": 20, "*": 30}
+    split = dict(split_digest(digest, routes, topic_order=("un", "cis")))
+    assert [(s.rule, s.topic) for s in split[30].sections] == [(ref, None)]
+    assert [(s.rule, s.topic) for s in split[10].sections] == [(None, "un")]
+    assert 20 not in split  # the rule's article left its topic's thread for the rule's section
+    assert split[30].marked and split[10].marked
+    rule_item = split[30].sections[0].items[0]
+    assert item_thread(rule_item, routes, topic_order=("un", "cis")) == 30

@@ -392,3 +392,16 @@ async def test_group_members_cannot_add_or_delete_rules(env):
     assert await env.db.fetchval("SELECT COUNT(*) FROM chat_rules") == 1
     (tested,) = await env.send(GROUP, "/testrule санкции", user_id=MEMBER, chat_type="group")
     assert "подошло бы статей" in tested["text"]
+
+
+async def test_manual_digest_carries_the_rule_section_once(env):
+    await subscribe(env, USER, instant=False)
+    await add_rule(env, USER, "санкции @kz")
+    await env.poll(FRESH, NOW + timedelta(minutes=10))
+    assert await env.send(USER, "/digest") == []  # queued for the sender
+    got = await env.deliver([USER])
+    assert digest_count(got[USER]) == 1 and len(got[USER]) == 1
+    text = got[USER][0]
+    assert "Правило: санкции @kz" in text and FRESH[0].title in text and FRESH[2].title in text
+    (again,) = await env.send(USER, "/digest")
+    assert "Ничего нового" in again["text"]
