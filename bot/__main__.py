@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from bot import app
 from bot.settings import Settings
+from storage.instance import AlreadyRunningError
 from storage.migrations import NewerDatabaseError
 
 
@@ -60,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except NewerDatabaseError as exc:
         print(f"database error: {exc}", file=sys.stderr)
+        return 1
+    except AlreadyRunningError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
 
 

@@ -28,6 +28,7 @@ from storage.alertlog import AlertLog, DraftRepo
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepo
 from storage.chats import ChatRepo
+from storage.instance import single_instance
 from storage.routing import ChatRouting
 from storage.stats import StatsRepo
 
@@ -62,6 +63,12 @@ async def run_bot(settings: Settings) -> int:
         print(NO_TOKEN_HELP)
         print_offline_preview(now=utc_now())
         return 0
+    # The lock comes before anything opens the database: a second `run` touches nothing.
+    with single_instance(settings.database_path):
+        return await _run(settings)
+
+
+async def _run(settings: Settings) -> int:
     async with open_core(settings) as core:
         bot = build_bot(settings)
         sender = Sender(bot, core.db, rate=settings.delivery_rate)
