@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from datetime import UTC, datetime
@@ -179,4 +180,18 @@ async def _dry_run_digest(settings: Settings, chat_id: int) -> int:
         for number, part in enumerate(parts, 1):
             print(f"--- message {number}/{len(parts)} ({len(part)} characters, Telegram HTML)")
             print(part)
+    return 0
+
+
+async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from storage.backup import BackupError, backup_database
+
+    try:
+        report = await asyncio.to_thread(backup_database, settings.database_path, Path(args.path))
+    except BackupError as exc:
+        print(f"backup error: {exc}", file=sys.stderr)
+        return 1
+    print(report.line())
     return 0

@@ -48,7 +48,9 @@ class Settings(BaseSettings):
             try:
                 return frozenset(int(p) for p in parts if p)
             except ValueError as exc:
-                raise ValueError("ADMIN_IDS must be comma-separated numeric Telegram user ids") from exc
+                raise ValueError(
+                    "ADMIN_IDS must be comma-separated numeric Telegram user ids"
+                ) from exc
         if isinstance(value, int):
             return frozenset({value})
         return value
