@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.clustering import make_signature
-from bot.countries import CountryCatalog, read_countries
+from bot.countries import CountryCatalog, read_countries, read_places
 from bot.morph import Morph, Tokens
 from bot.topics import TopicCatalog, read_catalog
 
@@ -41,12 +41,16 @@ class Classifier:
         catalog_path: Path | None = None,
         *,
         countries_path: Path | None = None,
+        places_path: Path | None = None,
         backend: str = "pymorphy",
     ) -> Classifier:
-        """Build from the bundled catalogs (or the given TOML files); backend: pymorphy|snowball."""
+        """Build from the bundled catalogs (or the given TOML files); backend: pymorphy|snowball.
+
+        Given only ``countries_path``, no bundled places are loaded (they name bundled countries)."""
         morph = Morph(backend)
         topics = TopicCatalog(read_catalog(catalog_path), morph)
-        countries = CountryCatalog(read_countries(countries_path), morph)
+        places = read_places(places_path) if places_path or countries_path is None else None
+        countries = CountryCatalog(read_countries(countries_path), morph, places)
         return cls(morph, topics, countries)
 
     def tokenize(self, title: str, text: str) -> Tokens:

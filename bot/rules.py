@@ -18,13 +18,24 @@ from bot.morph import WORD_RE, Morph, Tokens
 NORM, UPPER, EXACT = 0, 1, 2
 
 
-@dataclass(frozen=True, slots=True)
+# Rule.flags: what a catalog knows about a rule beyond its phrase (tested with `&`).
+PAIRED = 1  # topics: counts only when the text names exactly two countries
+BODY = 2  # topics: a generic body name that may belong to another owner
+AMBIGUOUS = 4  # topics: its words also occur in a negative phrase of the topic
+PLACE = 8  # countries: a place of the gazetteer, not the country's own name
+DOUBTFUL = 16  # countries: an ambiguous place name
+
+
+# eq=False: rules are compared and hashed by identity; scoring counts hits per rule, and hashing
+# the phrase tuples each time would cost more than the matching.
+@dataclass(frozen=True, slots=True, eq=False)
 class Rule:
     key: str  # topic slug or iso2; "" for a veto phrase that only blocks shorter matches
     weight: float  # < 0 for a negative term
     phrase: str  # as written in the catalog
     modes: tuple[int, ...]
     values: tuple[str, ...]
+    flags: int = 0
 
     @property
     def length(self) -> int:
@@ -38,23 +49,37 @@ class Hit:
     rule: Rule
 
 
-@dataclass(frozen=True, slots=True)
 class Spans:
-    """Where kept hits of another catalog start and end (token positions; end is exclusive-1)."""
+    """Where kept hits of another catalog start and end (token positions; ``ends`` holds each
+    hit's last token; veto hits, with no key, are left out). The sets are built on first use:
+    most texts never ask."""
 
-    starts: frozenset[int]
-    ends: frozenset[int]  # position of each hit's last token
+    __slots__ = ("_ends", "_hits", "_starts")
 
-    @classmethod
-    def of(cls, hits: Iterable[Hit]) -> Spans:
-        hits = list(hits)
-        return cls(frozenset(h.start for h in hits), frozenset(h.end - 1 for h in hits))
+    def __init__(self, hits: Iterable[Hit]) -> None:
+        self._hits = hits
+        self._starts: frozenset[int] | None = None
+        self._ends: frozenset[int] | None = None
+
+    @property
+    def starts(self) -> frozenset[int]:
+        if self._starts is None:
+            self._starts = frozenset(h.start for h in self._hits if h.rule.key)
+        return self._starts
+
+    @property
+    def ends(self) -> frozenset[int]:
+        if self._ends is None:
+            self._ends = frozenset(h.end - 1 for h in self._hits if h.rule.key)
+        return self._ends
 
 
-EMPTY_SPANS = Spans(frozenset(), frozenset())
+EMPTY_SPANS = Spans(())
 
 
-def compile_rule(morph: Morph, key: str, phrase: str, weight: float, cased: bool) -> Rule:
+def compile_rule(
+    morph: Morph, key: str, phrase: str, weight: float, cased: bool, flags: int = 0
+) -> Rule:
     words = WORD_RE.findall(phrase.replace("ё", "е").replace("Ё", "Е"))
     if not words:
         raise ValueError(f"empty phrase for {key!r}")
@@ -67,7 +92,7 @@ def compile_rule(morph: Morph, key: str, phrase: str, weight: float, cased: bool
         else:
             modes.append(UPPER if cased and word[0].isupper() else NORM)
             values.append(morph.norm(word.lower()))
-    return Rule(key, float(weight), phrase, tuple(modes), tuple(values))
+    return Rule(key, float(weight), phrase, tuple(modes), tuple(values), flags)
 
 
 class RuleIndex:

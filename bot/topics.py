@@ -26,12 +26,24 @@ from __future__ import annotations
 
 import tomllib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
 from bot.morph import Morph, Tokens
-from bot.rules import EMPTY_SPANS, Hit, Rule, RuleIndex, Spans, compile_rule, resolve, surface_of
+from bot.rules import (
+    AMBIGUOUS,
+    BODY,
+    EMPTY_SPANS,
+    PAIRED,
+    Hit,
+    Rule,
+    RuleIndex,
+    Spans,
+    compile_rule,
+    resolve,
+    surface_of,
+)
 
 # Nouns that name an owner of a general assembly, council or commonwealth other than the
 # organisation itself (normalized: pymorphy lemmas and English Snowball stems).
@@ -77,8 +89,6 @@ class TopicCatalog:
     def __init__(self, data: dict, morph: Morph) -> None:
         self.defs: tuple[TopicDef, ...] = ()
         rules: list[Rule] = []
-        paired: list[Rule] = []
-        bodies: list[Rule] = []
         defs: list[TopicDef] = []
         for entry in data.get("topic", []):
             slug = entry["slug"]
@@ -97,17 +107,15 @@ class TopicCatalog:
                 for phrase, weight in entry.get(table, {}).items():
                     rules.append(compile_rule(morph, slug, phrase, weight, cased=False))
             for phrase, weight in entry.get("bodies", {}).items():
-                rule = compile_rule(morph, slug, phrase, weight, cased=False)
-                rules.append(rule)
-                bodies.append(rule)
+                rules.append(compile_rule(morph, slug, phrase, weight, cased=False, flags=BODY))
             for phrase, weight in entry.get("negative", {}).items():
                 rules.append(compile_rule(morph, slug, phrase, -abs(weight), cased=False))
             for phrase, weight in entry.get("paired", {}).items():
-                paired.append(compile_rule(morph, slug, phrase, abs(weight), cased=False))
-        rules.extend(paired)
-        self._ambiguous = _ambiguous_rules(rules)
-        self._bodies = frozenset(id(rule) for rule in bodies)
-        self._paired = frozenset(id(rule) for rule in paired)  # rules live as long as the index
+                rules.append(
+                    compile_rule(morph, slug, phrase, abs(weight), cased=False, flags=PAIRED)
+                )
+        ambiguous = _ambiguous_rules(rules)
+        rules = [replace(r, flags=r.flags | AMBIGUOUS) if id(r) in ambiguous else r for r in rules]
         self.defs = tuple(defs)
         self._defs = {d.slug: d for d in defs}
         self.index = RuleIndex(rules)
@@ -117,26 +125,30 @@ class TopicCatalog:
     ) -> list[TopicScore]:
         """Topics that reach their threshold, best first; ``countries``: where countries are named."""
         by_slug: dict[str, list[Hit]] = defaultdict(list)
-        skip = self._paired if country_count != 2 else frozenset()
+        skip = PAIRED if country_count != 2 else 0
+        with_bodies: set[str] = set()
         for hit in self.index.find(toks):
-            if not skip or id(hit.rule) not in skip:
+            flags = hit.rule.flags
+            if not flags & skip:
                 by_slug[hit.rule.key].append(hit)
+                if flags & BODY:
+                    with_bodies.add(hit.rule.key)
         out: list[TopicScore] = []
         for slug, hits in by_slug.items():
             counts: dict[Rule, int] = defaultdict(int)
             matched: list[str] = []
             kept = resolve(hits)
-            if self._bodies:
+            if slug in with_bodies:
                 own = {
                     i
                     for h in kept
-                    if h.rule.weight > 0 and id(h.rule) not in self._bodies
+                    if h.rule.weight > 0 and not h.rule.flags & BODY
                     for i in range(h.start, h.end)
                 }
                 kept = [
                     h
                     for h in kept
-                    if id(h.rule) not in self._bodies
+                    if not h.rule.flags & BODY
                     or not _owned_by_another(toks, h, own, countries or EMPTY_SPANS)
                 ]
             for hit in kept:
@@ -151,7 +163,7 @@ class TopicCatalog:
                 if rule.weight > 0:
                     gain = rule.weight * min(1 + 0.5 * (n - 1), 2.0)
                     total += gain
-                    if id(rule) not in self._ambiguous:
+                    if not rule.flags & AMBIGUOUS:
                         strong += gain
                 else:
                     negative += rule.weight

@@ -256,3 +256,86 @@ def test_other_commonwealths_and_commissions(
     clf: Classifier, text: str, topic: str, expected: bool
 ) -> None:
     assert (topic in clf.classify(text, "").topics) is expected, clf.classify(text, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "countries"),
+    [
+        ("В Кулябе Хатлонской области открыли школу", {"tj"}),
+        ("в Хатлоне и Согде", {"tj"}),
+        ("за Наманганом и Андижаном", {"uz"}),
+        ("в Гомеле и Витебске", {"by"}),
+        ("в Бельцах", {"md"}),
+        ("в Оше и Джалал-Абаде", {"kg"}),
+        ("на Иссык-Куле", {"kg"}),
+        ("Mudslide in Jalal-Abad region", {"kg"}),
+        ("Clashes near Jalalabad", {"af"}),
+        ("Karaganda miners", {"kz"}),
+        ("Earthquake in East Azerbaijan province", {"ir"}),
+        ("в провинции Восточный Азербайджан", {"ir"}),
+        ("Luxembourg province floods", {"be"}),
+        # A dateline is the agency's location, not the story's.
+        ("ХУДЖАНД, 3 марта /Ховар/. Парламент Греции", {"gr"}),
+        ("OSH, March 3 (Kabar) - Japan launched", {"jp"}),
+        # Ambiguous places need the country or another of its places.
+        ("The shipyard in Brest won a navy contract", set()),
+        ("Floods in Brest and Grodno", {"by"}),
+        ("Odessa, Texas oil workers", set()),
+        ("port of Odesa", {"ua"}),
+        ("памятник Алишеру Навои", set()),
+        ("в Навои построят комбинат", {"uz"}),
+        ("водные ресурсы Ферганской долины", set()),
+    ],
+)
+def test_places_stand_for_their_country(clf: Classifier, text: str, countries: set[str]) -> None:
+    assert set(clf.classify(text, "").countries) == countries, clf.classify(text, "").matches
+
+
+@pytest.mark.parametrize(
+    ("text", "countries"),
+    [
+        ("на Большой Грузинской улице", set()),
+        ("в Армянском переулке", set()),
+        ("в Болгарском квартале", set()),
+        ("улица Грузинская перекрыта", set()),
+        ("станция Китай-город", set()),
+        ("гостиница Украина", set()),
+        ("документы Казахской ССР", set()),
+        ("распад Австро-Венгрии", set()),
+        ("Little Armenia festival", set()),
+        ("wildfire in New Mexico", set()),
+        ("the Armenian Quarter of the old city", set()),
+        ("the Governor of Georgia signed", set()),
+        ("in Mexico City", set()),
+        # The country itself stays: lower-case, genitive, not after a street word.
+        ("на улицах грузинской столицы", {"ge"}),
+        ("на улицах Украины", {"ua"}),
+        ("гостиницы Армении заполнены", {"am"}),
+        ("Армянская делегация прибыла", {"am"}),
+        ("Georgian wine exports", {"ge"}),
+    ],
+)
+def test_country_names_inside_place_names(clf: Classifier, text: str, countries: set[str]) -> None:
+    assert set(clf.classify(text, "").countries) == countries, clf.classify(text, "").matches
+
+
+def test_places_file_must_name_known_countries(tmp_path: Path) -> None:
+    path = tmp_path / "places.toml"
+    path.write_text('[places.xx]\nru = ["Нигдебург"]\nen = []\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown country"):
+        Classifier.load(places_path=path)
+
+
+@pytest.mark.parametrize(
+    ("text", "countries"),
+    [
+        ("Hyundai's Georgia battery plant near Savannah in the U.S. state of Georgia", {"us"}),
+        ("Nike's Jordan brand, named after Michael Jordan", set()),
+        ("Jordan's king met Michael Jordan; Jordanian officials", {"jo"}),
+        ("talks in Georgia's capital", {"ge"}),
+    ],
+)
+def test_one_sense_per_text_for_ambiguous_names(
+    clf: Classifier, text: str, countries: set[str]
+) -> None:
+    assert set(clf.classify(text, "").countries) == countries, clf.classify(text, "").matches
