@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from bot import app
 from bot.settings import Settings, StartupError
+from storage.db import UnusableDatabaseError
 from storage.instance import AlreadyRunningError
 from storage.migrations import NewerDatabaseError
 
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(handler(settings, args))
     except KeyboardInterrupt:
         return 130
-    except NewerDatabaseError as exc:
+    except (NewerDatabaseError, UnusableDatabaseError) as exc:
         print(f"database error: {exc}", file=sys.stderr)
         return 1
     except (AlreadyRunningError, StartupError) as exc:

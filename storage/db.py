@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,28 @@ import aiosqlite
 from storage.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class UnusableDatabaseError(RuntimeError):
+    """DATABASE_PATH is not a database we can open (not SQLite, damaged, a directory)."""
+
+
+def _check_is_database(path: Path) -> None:
+    """Refuse, before SQLite touches it, a path that is no database: a directory, or a file
+    that does not start with SQLite's header. An empty file is fine: SQLite makes it one."""
+    if path.is_dir():
+        raise UnusableDatabaseError(f"{path} is a directory; set DATABASE_PATH to a file")
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as file:
+        header = file.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise UnusableDatabaseError(
+            f"{path} is not a SQLite database; check DATABASE_PATH (the file was left untouched)"
+        )
 
 
 class Database:
@@ -31,6 +54,7 @@ class Database:
 
     async def connect(self) -> Database:
         if str(self.path) != ":memory:":
+            _check_is_database(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
@@ -41,6 +65,13 @@ class Database:
             await conn.execute("PRAGMA synchronous=NORMAL")
             self._conn = conn
             await apply_migrations(self)
+        except sqlite3.DatabaseError as exc:  # damaged inside although its header is SQLite's
+            self._conn = None
+            await conn.close()
+            raise UnusableDatabaseError(
+                f"{self.path} is damaged ({exc}); restore it from a backup (python -m bot backup"
+                " makes one) or point DATABASE_PATH at another file; it was left untouched"
+            ) from None
         except BaseException:
             # aiosqlite's worker thread keeps the process alive until the connection is closed
             self._conn = None
