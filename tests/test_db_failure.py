@@ -80,9 +80,11 @@ class FailingRecords(OutboxRepo):
     async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
         self.calls += 1
         if self.calls == self.at:
-            self.sends_at_failure = self._sends()
             if self.mode == "locked":
                 await self.lock.take()
+            # counted once the lock is really held: while take() waited for the bot's own
+            # writes, other sends were still being recorded normally
+            self.sends_at_failure = self._sends()
         broken = self.at <= self.calls and self.failed < self.failures
         if not broken and self.sends_at_failure is not None and self.sends_at_recovery is None:
             self.lock.release()
