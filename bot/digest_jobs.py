@@ -211,15 +211,7 @@ class DigestService:
             chat = await self.chats.get(chat_id)
             if chat is None:
                 return 0
-            rules = await self._chat_rules(chat_id)
-            index = RuleIndex(rules)
-            pool = await self._pool(chat.cursor_article_id, index)
-            first = await self._first_pool([chat], pool, now, index)
-            routes = await self.routing.routes(chat_id)
-            muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
-            plan = self._plan(
-                chat, "manual", now, pool, routes=routes, first=first, rules=rules, muted=muted
-            )
+            plan = await self._manual_plan(chat, now)
             if not plan.parts:
                 plan = _without_record(plan)
             await self._record([plan], now)
@@ -239,7 +231,7 @@ class DigestService:
             with_backfill=True,
             rule_hits=await self._rule_hits(articles, RuleIndex(rules)),
         )
-        muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
+        muted = await self._muted_of(chat_id)
         if topic:
             filt = DigestFilter((topic,), chat.countries, muted_feeds=muted)
         else:
@@ -255,19 +247,25 @@ class DigestService:
         chat = await self.chats.get(chat_id)
         if chat is None:
             raise LookupError(f"chat {chat_id} is not subscribed")
-        now = self.clock()
-        rules = await self._chat_rules(chat_id)
-        index = RuleIndex(rules)
-        pool = await self._pool(chat.cursor_article_id, index)
-        first = await self._first_pool([chat], pool, now, index)
-        routes = await self.routing.routes(chat_id)
-        muted = (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
-        plan = self._plan(
-            chat, "manual", now, pool, routes=routes, first=first, rules=rules, muted=muted
-        )
+        plan = await self._manual_plan(chat, self.clock())
         return list(plan.parts)
 
     # -- internals
+
+    async def _manual_plan(self, chat: Chat, now: datetime) -> DigestPlan:
+        """What /digest plans for one chat now (its rules, first digest, threads, mutes)."""
+        rules = await self._chat_rules(chat.id)
+        index = RuleIndex(rules)
+        pool = await self._pool(chat.cursor_article_id, index)
+        first = await self._first_pool([chat], pool, now, index)
+        routes = await self.routing.routes(chat.id)
+        muted = await self._muted_of(chat.id)
+        return self._plan(
+            chat, "manual", now, pool, routes=routes, first=first, rules=rules, muted=muted
+        )
+
+    async def _muted_of(self, chat_id: int) -> frozenset[int]:
+        return (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
 
     async def _pool(self, after_id: int, index: RuleIndex | None = None) -> DigestPool:
         articles = await self.articles.above(after_id, limit=self.pool_limit)

@@ -11,7 +11,7 @@ import pytest
 from bot.schedule import in_quiet_hours, parse_quiet, zone_for
 from storage.timefmt import to_db
 from tests.botharness import NOW, running_bot
-from tests.test_e2e_reading import services
+from tests.test_e2e_reading import services, subscribe_to_un
 
 USER = 6006
 MSK = zone_for("Europe/Moscow")
@@ -39,10 +39,7 @@ async def outbox(env, chat_id: int = USER) -> list[str]:
 @pytest.fixture
 async def env(tmp_path):
     async with running_bot(tmp_path, services) as env:
-        await env.send(USER, "/start")
-        await env.tap(USER, "ООН")
-        await env.tap(USER, "Готово")
-        await env.tap(USER, "Оставить так")
+        await subscribe_to_un(env, USER)
         yield env
 
 

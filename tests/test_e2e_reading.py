@@ -43,13 +43,18 @@ def services(db, classifier, clock) -> dict:
     }
 
 
+async def subscribe_to_un(env, user: int) -> None:
+    """/start through the buttons: the UN topic, the default schedule."""
+    await env.send(user, "/start")
+    await env.tap(user, "ООН")
+    await env.tap(user, "Готово")
+    await env.tap(user, "Оставить так")
+
+
 @pytest.fixture
 async def env(tmp_path):
     async with running_bot(tmp_path, services) as env:
-        await env.send(USER, "/start")
-        await env.tap(USER, "ООН")
-        await env.tap(USER, "Готово")
-        await env.tap(USER, "Оставить так")
+        await subscribe_to_un(env, USER)
         yield env
 
 
