@@ -25,7 +25,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# Mutation testing (slow, not part of `make test` or CI): MODULE=bot.render limits the run to one
+# Mutation testing (slow, not part of `make test` or CI): MODULE=bot.digests.render limits the run to one
 # module's mutants, e.g. `make mutate MODULE=storage.outbox`; results stay in mutants/.
 MODULE ?=
 mutate: $(STAMP)

@@ -12,8 +12,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from bot.classify import Classifier
-from bot.evaluation import read_jsonl
+from bot.understand.classify import Classifier
+from tests.support.evaluation import read_jsonl
 
 EVAL = Path(__file__).resolve().parent.parent / "tests" / "eval" / "articles.jsonl"
 REPEAT = 30

@@ -28,7 +28,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
-from bot.delivery import Sender
+from bot.delivery.sender import Sender
 from storage.db import Database
 from storage.outbox import DigestPlan, OutboxRepo
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.digest_jobs import DigestService
-from bot.render import Labels
+from bot.digests.planner import DigestService
+from bot.digests.render import Labels
 from storage.chats import chat_from_row
 from storage.db import Database
 from storage.timefmt import to_db

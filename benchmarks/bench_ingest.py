@@ -22,14 +22,14 @@ import feedparser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.classify import Classifier
-from bot.fetch import Fetcher, FetchResult
-from bot.ingest import Ingestor
+from bot.ingest.fetch import Fetcher, FetchResult
+from bot.ingest.poller import Ingestor
+from bot.understand.classify import Classifier
 from storage.articles import ArticleRepo
 from storage.db import Database
 from storage.feeds import FeedRepo
-from tests.feedgen import Item, rss
-from tests.feedserver import FeedServer
+from tests.support.feedgen import Item, rss
+from tests.support.feedserver import FeedServer
 
 NOW = datetime(2025, 2, 21, 12, 0, tzinfo=UTC)
 LEADS = [

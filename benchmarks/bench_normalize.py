@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import feedparser
 
-from bot.normalize import normalize_entry
-from bot.parse import parse_feed
+from bot.ingest.normalize import normalize_entry
+from bot.ingest.parse import parse_feed
 
 URL = "https://khovar.tj/rus/rss.xml"
 HEADERS = {"Content-Type": "application/rss+xml; charset=utf-8"}

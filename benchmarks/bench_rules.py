@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.chatrules import ChatRule, RuleError, RuleIndex, parse_rule
-from bot.classify import Classifier
-from bot.evaluation import read_jsonl
-from bot.searchterms import index_terms
+from bot.understand.chatrules import ChatRule, RuleError, RuleIndex, parse_rule
+from bot.understand.classify import Classifier
+from bot.understand.searchterms import index_terms
 from storage.chat_rules import RuleRepo
 from storage.db import Database
+from tests.support.evaluation import read_jsonl
 
 EVAL = Path(__file__).resolve().parent.parent / "tests" / "eval"
 SETS = ("articles.jsonl", "holdout_v2.jsonl", "dev_v1.jsonl", "dev_security.jsonl")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.classify import Classifier
-from bot.evaluation import (
+from bot.understand.classify import Classifier
+from tests.support.evaluation import (
     DEV_SETS,
     evaluate_articles,
     evaluate_pairs,

@@ -12,8 +12,8 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from bot.classify import Classifier
-from bot.evaluation import (
+from bot.understand.classify import Classifier
+from tests.support.evaluation import (
     Counts,
     evaluate_articles,
     evaluate_pairs,

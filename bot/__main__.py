@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot import app
+from bot.app import core as app
 from bot.settings import Settings, StartupError
 from storage.db import UnusableDatabaseError
 from storage.instance import AlreadyRunningError
@@ -59,8 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
     app.configure_logging(settings)
-    from bot import cli_commands
-
+    from bot.app import cli as cli_commands
     handler = getattr(cli_commands, f"cmd_{args.command}")
     try:
         return asyncio.run(handler(settings, args))

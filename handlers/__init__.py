@@ -3,12 +3,12 @@
 `build_dispatcher(...)` takes every dependency by name (no globals, no service locator) and puts it into the
 Dispatcher's workflow data, where handlers declare them as typed keyword arguments:
 
-    chats: storage.chats.ChatRepo            digests: bot.digest_jobs.DigestService
-    classifier: bot.classify.Classifier      feeds: storage.feeds.FeedRepo
-    search: handlers.search.ArticleSearch    settings: bot.settings.Settings
+    chats: storage.chats.ChatRepo            digests: bot.digests.planner.DigestService
+    classifier: bot.understand.classify.Classifier      feeds: storage.feeds.FeedRepo
+    search: handlers.subscriber.search.ArticleSearch    settings: bot.settings.Settings
     clock: Callable[[], datetime]            (aware UTC "now")
 
-Call `handlers.menu.set_commands(bot)` once at startup for the per-language command menu.
+Call `handlers.common.menu.set_commands(bot)` once at startup for the per-language command menu.
 """
 
 from __future__ import annotations
@@ -21,16 +21,15 @@ from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from handlers import (
-    access,
+from handlers.admin.routers import get_admin_routers
+from handlers.common import errors, fallback, membership, replies
+from handlers.common import guard as access
+from handlers.common.middlewares import ChatContextMiddleware
+from handlers.subscriber import (
     countries,
     digest,
-    errors,
-    fallback,
-    membership,
     onboarding,
     quiet,
-    replies,
     rules,
     schedule,
     search,
@@ -38,14 +37,12 @@ from handlers import (
     timezone,
     topics,
 )
-from handlers.admin import get_admin_routers
-from handlers.middlewares import ChatContextMiddleware
-from handlers.search import ArticleSearch
+from handlers.subscriber.search import ArticleSearch
 
 if TYPE_CHECKING:
-    from bot.classify import Classifier
-    from bot.digest_jobs import DigestService
+    from bot.digests.planner import DigestService
     from bot.settings import Settings
+    from bot.understand.classify import Classifier
     from storage.chats import ChatRepo
     from storage.feeds import FeedRepo
 
@@ -53,7 +50,7 @@ if TYPE_CHECKING:
 def get_routers(admin_ids: frozenset[int]) -> list[Router]:
     """Fresh routers (a router joins one Dispatcher only) in the order updates try them.
 
-    errors first; the admin area (handlers.admin: ban gate, admin commands filtered on
+    errors first; the admin area (handlers.admin.routers: ban gate, admin commands filtered on
     `admin_ids`, refusals); `access` (refuses non-admins of groups and channels before any area
     sees the update); the subscriber areas; `fallback` last (hints for anything unhandled).
     """

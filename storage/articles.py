@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.domain import Article, ArticleDraft
 from storage.db import Database
 from storage.feeds import PollSuccess, write_success
-from storage.models import Article, ArticleDraft
 from storage.timefmt import from_db, to_db
 
 # SQLite's default limit on host parameters is 32766 (3.32+); stay well below it.

@@ -1,6 +1,6 @@
 """RuleRepo: chats' keyword rules and pending rule drafts, and the article terms rules match on.
 
-A rule is stored as its canonical text and its parsed form as JSON (bot.chatrules.RuleSpec
+A rule is stored as its canonical text and its parsed form as JSON (bot.understand.chatrules.RuleSpec
 writes and reads it); this module only keeps them.
 """
 
@@ -145,7 +145,7 @@ class RuleRepo:
     # -- what rules match on
 
     async def terms(self, ids: Iterable[int]) -> dict[int, str]:
-        """{article id: normalized terms} (bot.searchterms.index_terms, written at ingest)."""
+        """{article id: normalized terms} (bot.understand.searchterms.index_terms, written at ingest)."""
         wanted = sorted(set(ids))
         if not wanted:
             return {}

@@ -248,7 +248,7 @@ class ChatRepo:
         )
 
     async def set_timezone(self, chat_id: int, tz: str, now: datetime) -> Chat:
-        """Validated by the caller (bot.schedule.parse_timezone); resets the slot clock to `now`."""
+        """Validated by the caller (bot.digests.slots.parse_timezone); resets the slot clock to `now`."""
         return await self._update(
             chat_id, now, timezone=tz, last_slot_at=to_db(now), next_slot_at=None
         )

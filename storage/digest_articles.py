@@ -7,8 +7,8 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.domain import Article
 from storage.db import Database
-from storage.models import Article
 from storage.timefmt import to_db
 
 _COLUMNS = (

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.domain import Feed, cap_title
 from storage.db import Database
-from storage.models import Feed, cap_title
 from storage.timefmt import from_db, to_db
 
 

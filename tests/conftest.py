@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.fakebotapi import FakeBotAPI
-from tests.feedserver import FeedServer
+from tests.support.fakebotapi import FakeBotAPI
+from tests.support.feedserver import FeedServer
 
 # Property tests: "ci" (the default, used by `make test` and CI) is deterministic and quick:
 # the same examples every run, no example database. HYPOTHESIS_PROFILE=explore searches

@@ -1,4 +1,8 @@
-"""Import direction: storage ← pure bot modules ← effectful bot modules / handlers ← app."""
+"""Import rules by package prefix: the pipeline's stages, the storage seam and the composition root.
+
+storage ← bot.domain; bot.understand ← bot.ingest.poller ← bot.digests; bot.delivery.sender and bot.admin beside
+them; handlers use the stages; only bot.app.core (the composition root) and the CLI wire everything.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Pure modules: data in, data out; no network, database, Telegram or clock of their own.
-PURE = [
-    "normalize", "textclean", "lead", "urlcanon", "feedencoding", "parse", "classify", "morph",
-    "rules", "topics", "countries", "clustering", "schedule", "digest", "render", "chart",
-    "health",
-]  # fmt: skip
-EFFECTFUL_PACKAGES = ("aiohttp", "aiogram", "aiosqlite", "apscheduler", "handlers", "storage.db")
-COMPOSITION = ("bot.app", "bot.runner", "bot.cli_commands", "bot.__main__")
+CODE = sorted(p for top in ("bot", "handlers", "storage") for p in (ROOT / top).rglob("*.py"))
+
+
+def module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def imports_of(path: Path) -> set[str]:
@@ -32,32 +34,89 @@ def _under(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "storage").rglob("*.py")), ids=lambda p: p.name)
-def test_storage_imports_nothing_of_the_app_or_telegram(path):
-    bad = {n for n in imports_of(path) if _under(n, ("bot", "handlers", "aiogram", "aiohttp"))}
-    assert not bad, f"{path.name} imports {bad}"
+APP = ("bot.app", "bot.__main__")
+# What each package may import of the project (besides itself); everything else is refused.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "bot": (),
+    "bot.domain": (),
+    "storage": ("bot.domain",),
+    "bot.settings": (),
+    "bot.i18n": (),
+    "bot.understand": ("bot.domain", "storage"),
+    "bot.ingest": ("bot.domain", "bot.understand", "storage"),
+    "bot.digests": ("bot.domain", "bot.i18n", "bot.ingest", "bot.understand", "storage"),
+    "bot.delivery": ("bot.domain", "storage"),
+    "bot.admin": ("bot.domain", "bot.i18n", "storage"),
+    "handlers": ("bot.admin", "bot.delivery", "bot.digests", "bot.domain", "bot.i18n",
+                 "bot.ingest", "bot.settings", "bot.understand", "handlers", "storage"),
+}  # fmt: skip
+# Pure modules: data in, data out; no network, database, Telegram or clock of their own.
+PURE = (
+    "bot.domain", "bot.understand.morph", "bot.understand.rules", "bot.understand.topics",
+    "bot.understand.countries", "bot.understand.classify", "bot.understand.clustering",
+    "bot.ingest.normalize", "bot.ingest.textclean", "bot.ingest.lead", "bot.ingest.urlcanon",
+    "bot.ingest.encoding", "bot.ingest.parse", "bot.ingest.opml", "bot.digests.selection",
+    "bot.digests.slots", "bot.digests.render", "bot.digests.forum", "bot.admin.chart",
+    "bot.admin.health",
+)  # fmt: skip
+EFFECTFUL = ("aiohttp", "aiogram", "aiosqlite", "sqlite3", "apscheduler", "handlers", "storage.db")
+
+
+def _rule_for(module: str) -> tuple[str, ...] | None:
+    owners = [k for k in ALLOWED if _under(module, (k,))]
+    return ALLOWED[max(owners, key=len)] if owners else None
+
+
+@pytest.mark.parametrize("path", CODE, ids=lambda p: module_of(p))
+def test_each_package_imports_only_what_its_layer_allows(path):
+    module = module_of(path)
+    if _under(module, APP):
+        return  # the composition root may import everything
+    allowed = _rule_for(module)
+    assert allowed is not None, f"{module} belongs to no package with import rules"
+    own = module.split(".")[0] if module.startswith(("storage", "handlers")) else module
+    project = {n for n in imports_of(path) if _under(n, ("bot", "handlers", "storage"))}
+    bad = {n for n in project if not _under(n, allowed) and not _under(n, (own,))}
+    # within bot/, a stage may use its own package
+    stage = ".".join(module.split(".")[:2])
+    bad = {n for n in bad if not (module.startswith("bot.") and _under(n, (stage,)))}
+    assert not bad, f"{module} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", CODE, ids=lambda p: module_of(p))
+def test_storage_and_the_stages_never_touch_telegram(path):
+    module = module_of(path)
+    if _under(module, ("storage", "bot.understand", "bot.ingest", "bot.domain")):
+        bad = {n for n in imports_of(path) if _under(n, ("aiogram",))}
+        assert not bad, f"{module} imports {bad}"
 
 
 @pytest.mark.parametrize("module", PURE)
 def test_pure_modules_do_no_io(module):
-    bad = {n for n in imports_of(ROOT / "bot" / f"{module}.py") if _under(n, EFFECTFUL_PACKAGES)}
-    assert not bad, f"bot/{module}.py imports {bad}"
+    path = ROOT / (module.replace(".", "/") + ".py")
+    bad = {n for n in imports_of(path) if _under(n, EFFECTFUL)}
+    assert not bad, f"{module} imports {bad}"
 
 
-@pytest.mark.parametrize(
-    "path",
-    sorted([*(ROOT / "handlers").glob("*.py"), *(ROOT / "bot").glob("*.py")]),
-    ids=lambda p: f"{p.parent.name}/{p.name}",
-)
+@pytest.mark.parametrize("path", CODE, ids=lambda p: module_of(p))
 def test_only_the_cli_reaches_the_composition_root(path):
-    if f"bot.{path.stem}" in COMPOSITION:
+    module = module_of(path)
+    if _under(module, APP):
         return
-    bad = {n for n in imports_of(path) if _under(n, COMPOSITION)}
-    assert not bad, f"{path.parent.name}/{path.name} imports {bad}"
+    bad = {n for n in imports_of(path) if _under(n, APP)}
+    assert not bad, f"{module} imports {bad}"
+
+
+def test_every_package_says_what_enters_and_leaves_it():
+    for init in sorted((ROOT / "bot").rglob("__init__.py")):
+        if init.parent == ROOT / "bot":
+            continue
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+        assert doc, f"{init.relative_to(ROOT)} has no docstring"
 
 
 def test_handlers_hold_no_sql():
-    for path in (ROOT / "handlers").glob("*.py"):
+    for path in (ROOT / "handlers").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         for word in ("SELECT ", "INSERT ", "UPDATE ", "DELETE FROM", ".execute("):
             assert word not in text, f"{path.name} contains {word!r}"

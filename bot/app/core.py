@@ -1,0 +1,101 @@
+"""The composition root: settings → database → repositories → services → bot → scheduler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.digests.planner import DigestService
+from bot.digests.render import CountryNames, Labels
+from bot.ingest.fetch import Fetcher
+from bot.ingest.poller import Ingestor
+from bot.ingest.sources import seed_default_sources
+from bot.settings import Settings
+from bot.understand.classify import Classifier
+from storage.articles import ArticleRepo
+from storage.db import Database
+from storage.feeds import FeedRepo
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("pymorphy3").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # INFO: 2 lines per job per tick
+
+
+@dataclass(slots=True)
+class Core:
+    """Everything but Telegram: what the CLI commands and the bot share."""
+
+    settings: Settings
+    db: Database
+    feeds: FeedRepo
+    articles: ArticleRepo
+    classifier: Classifier
+    fetcher: Fetcher
+    ingestor: Ingestor
+
+
+@asynccontextmanager
+async def open_core(settings: Settings, *, seed_sources: bool = True) -> AsyncIterator[Core]:
+    db = await Database(settings.database_path).connect()
+    try:
+        feeds, articles = FeedRepo(db), ArticleRepo(db)
+        interval = timedelta(minutes=settings.poll_interval_minutes)
+        if seed_sources:
+            await seed_default_sources(
+                feeds, now=utc_now(), interval=interval, path=settings.sources_path
+            )
+        classifier = Classifier.load(settings.topics_catalog_path)
+        async with Fetcher(allow_private=settings.feeds_allow_private) as fetcher:
+            ingestor = Ingestor(
+                feeds=feeds,
+                articles=articles,
+                fetcher=fetcher,
+                classifier=classifier,
+                poll_interval=interval,
+                clock=utc_now,
+            )
+            yield Core(settings, db, feeds, articles, classifier, fetcher, ingestor)
+    finally:
+        await db.close()
+
+
+def labels_factory(core: Core) -> Callable[[str], Labels]:
+    """Display names per language for rendering digests (topic names from the catalog)."""
+    cache: dict[str, Labels] = {}
+
+    def labels_for(lang: str) -> Labels:
+        if lang not in cache:
+            names = {
+                t.slug: (t.name_ru if lang == "ru" else t.name_en) for t in core.classifier.topics
+            }
+            cache[lang] = Labels(lang, names, CountryNames(core.classifier.country_name, lang))
+        return cache[lang]
+
+    return labels_for
+
+
+def build_digest_service(
+    core: Core, *, on_enqueued: Callable[[], None] | None = None
+) -> DigestService:
+    return DigestService(
+        core.db,
+        labels_for=labels_factory(core),
+        topic_order=[t.slug for t in core.classifier.topics],
+        clock=utc_now,
+        on_enqueued=on_enqueued,
+    )

@@ -1,0 +1,185 @@
+"""`run`: the bot itself — Telegram long polling, the minute ticks (feeds, digests), delivery."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.types import User
+from aiogram.utils.token import TokenValidationError, validate_token
+
+from bot.admin.alerts import Alerts
+from bot.app.core import Core, build_digest_service, open_core, utc_now
+from bot.app.jobs import build_scheduler
+from bot.delivery.broadcast import Broadcaster
+from bot.delivery.sender import Sender
+from bot.digests.preview import print_offline_preview
+from bot.ingest.probe import FeedChecker
+from bot.settings import Settings, StartupError
+from bot.understand.searchterms import MorphSearch
+from handlers import build_dispatcher
+from handlers.common.menu import set_commands
+from storage.access import AccessRepo
+from storage.alertlog import AlertLog, DraftRepo
+from storage.audit import AuditLog
+from storage.broadcasts import BroadcastRepo
+from storage.chats import ChatRepo
+from storage.instance import single_instance
+from storage.routing import ChatRouting
+from storage.stats import StatsRepo
+
+log = logging.getLogger(__name__)
+
+NO_TOKEN_HELP = """\
+diplodigest needs a Telegram bot token to go online.
+
+  1. Open https://t.me/BotFather in Telegram and send /newbot.
+  2. Pick a name and a username ending in "bot"; BotFather answers with a token
+     like 123456789:AAE...
+  3. Put it in a file named .env next to the Makefile:   BOT_TOKEN=123456789:AAE...
+     (and your own Telegram user id in ADMIN_IDS=... to manage the bot; @userinfobot tells it)
+  4. Run `make run` again.
+
+Until then, here is what a digest looks like, built offline from the bundled sample feeds:
+"""
+
+
+def build_bot(settings: Settings) -> Bot:
+    assert settings.bot_token is not None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+async def run_bot(settings: Settings) -> int:
+    if settings.bot_token is None:
+        print(NO_TOKEN_HELP)
+        print_offline_preview(now=utc_now())
+        return 0
+    try:
+        validate_token(settings.bot_token.get_secret_value())
+    except TokenValidationError:
+        raise StartupError(
+            "BOT_TOKEN is not a Telegram bot token (expected digits:letters, like "
+            "123456789:AAE...); check .env or the environment, copy it again from @BotFather"
+        ) from None
+    # The lock comes before anything opens the database: a second `run` touches nothing.
+    with single_instance(settings.database_path):
+        bot = build_bot(settings)
+        try:
+            me = await _check_telegram(bot, settings)
+            return await _run(settings, bot, me)
+        finally:
+            await bot.session.close()  # also on every early exit: no "Unclosed client session"
+
+
+async def _check_telegram(bot: Bot, settings: Settings) -> User:
+    """getMe before anything else starts: a wrong token or URL is one clear line, not a retry log."""
+    try:
+        return await bot.get_me(request_timeout=30)
+    except TelegramUnauthorizedError:
+        raise StartupError(
+            f"Telegram refused BOT_TOKEN (401 Unauthorized at {settings.telegram_api_url}); "
+            "check the token with @BotFather (/mybots → API Token), it may have been revoked"
+        ) from None
+    except TelegramNetworkError as exc:
+        raise StartupError(
+            f"cannot reach the Telegram Bot API at {settings.telegram_api_url} ({exc.message}); "
+            "check TELEGRAM_API_URL and the network (DNS, proxy, firewall)"
+        ) from None
+
+
+async def _run(settings: Settings, bot: Bot, me: User) -> int:
+    async with open_core(settings) as core:
+        sender = Sender(bot, core.db, rate=settings.delivery_rate)
+        digests = build_digest_service(core, on_enqueued=sender.wake)
+        admin = build_admin_services(core, bot, sender)
+        sender.on_alert = admin.alerts.notify
+
+        async def poll_feeds() -> None:
+            outcomes = await core.ingestor.poll_due()
+            for outcome in outcomes:
+                if outcome.new or outcome.status == "error":
+                    log.info("poll: %s", outcome.line())
+            if any(o.new_ids and o.feed.initial_done for o in outcomes):
+                queued = await digests.deliver_instant()
+                log.info("instant delivery: %d chats queued", queued)
+
+        async def purge_old_articles() -> None:
+            cutoff = utc_now() - timedelta(days=settings.retention_days)
+            purged = await core.articles.purge_older_than(cutoff)
+            log.info("purged %d articles older than %d days", purged, settings.retention_days)
+
+        dp = build_dispatcher(
+            chats=ChatRepo(core.db),
+            digests=digests,
+            classifier=core.classifier,
+            feeds=core.feeds,
+            search=MorphSearch(core.classifier.morph, core.articles),
+            settings=settings,
+            clock=utc_now,
+            **admin.dependencies,
+        )
+        scheduler = build_scheduler(
+            ticks={"poll_feeds": poll_feeds, "digests": digests.tick, "alerts": admin.alerts.check},
+            daily={"purge_old_articles": purge_old_articles},
+            now=utc_now(),
+            tick_seconds=settings.scheduler_tick_seconds,
+        )
+        try:
+            log.info("starting @%s: %d feeds", me.username, await core.feeds.count())
+            await set_commands(bot)
+            sender.start()
+            scheduler.start()
+            await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+        finally:
+            if scheduler.running:  # not yet started: shutdown() would mask the real error
+                scheduler.shutdown(wait=False)
+            await admin.broadcaster.aclose()
+            await sender.stop()
+    return 0
+
+
+@dataclass(slots=True)
+class AdminServices:
+    """The admin area's services: handler dependencies plus the jobs that need them."""
+
+    dependencies: dict[str, object]
+    alerts: Alerts
+    broadcaster: Broadcaster
+
+
+def build_admin_services(core: Core, bot: Bot, sender: Sender) -> AdminServices:
+    settings = core.settings
+    stats = StatsRepo(core.db)
+    broadcaster = Broadcaster(BroadcastRepo(core.db), clock=utc_now, on_enqueued=sender.wake)
+    alerts = Alerts(
+        bot=bot,
+        feeds=core.feeds,
+        stats=stats,
+        log_repo=AlertLog(core.db),
+        admin_ids=settings.admin_ids,
+        admin_chat_id=settings.admin_chat_id,
+        clock=utc_now,
+    )
+    dependencies: dict[str, object] = {
+        "access": AccessRepo(core.db),
+        "audit": AuditLog(core.db),
+        "routing": ChatRouting(core.db),
+        "stats": stats,
+        "drafts": DraftRepo(core.db),
+        "feed_checker": FeedChecker(core.fetcher),
+        "broadcaster": broadcaster,
+        "ingestor": core.ingestor,
+    }
+    return AdminServices(dependencies, alerts, broadcaster)

@@ -1,0 +1,475 @@
+"""Digest planning: the minute tick (who is due → build → outbox), instant batches, /digest,
+/latest and the dry-run preview. Sending is bot.delivery.sender's job; this module only enqueues.
+
+The database is the record: a chat's `last_slot_at` and the digests row of each slot are
+written in the same transaction as its outbox messages and its new cursor. A forum chat with
+thread routes (storage.routing) gets one set of messages per thread (bot.digests.forum); banned chats
+(storage.access bans) are never planned, whatever their status. The chats' keyword rules
+(storage.chat_rules) are matched once per pool against the articles' stored search terms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from bot.digests.forum import item_thread, split_digest
+from bot.digests.render import Labels, render_digest, render_rich_digest
+from bot.digests.selection import DEFAULT_CAP, Digest, DigestFilter, DigestPool, RuleRef
+from bot.digests.slots import (
+    ChatSchedule,
+    in_quiet_hours,
+    is_catch_up_too_old,
+    latest_due_slot,
+    next_slot_after,
+    zone_for,
+)
+from bot.domain import Article
+from bot.i18n.catalog import t
+from bot.understand.chatrules import ChatRule, RuleIndex
+from storage.chat_rules import RuleRepo
+from storage.chats import Chat, ChatRepo, chat_from_row
+from storage.db import Database
+from storage.digest_articles import DigestArticles
+from storage.outbox import DigestPlan, OutboxRepo
+from storage.routing import ChatRouting
+from storage.timefmt import to_db
+
+log = logging.getLogger(__name__)
+
+_NOT_BANNED = " AND id NOT IN (SELECT subject_id FROM bans)"  # an admin may resume a banned chat
+# A new subscriber's first digest looks back this far (first polls included): a useful first
+# digest, never the whole archive.
+FIRST_DIGEST_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class _FirstPool:
+    """What a new subscriber's first digest is chosen from: the pool with first polls, and the
+    start of its look-back window."""
+
+    pool: DigestPool
+    since: datetime
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    queued: int = 0  # digests with messages
+    empty: int = 0  # slots with nothing new (recorded, nothing sent)
+    skipped: int = 0  # slots older than the catch-up window (recorded, nothing sent)
+    instant: int = 0  # instant-mode digests
+
+
+class DigestService:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        labels_for: Callable[[str], Labels],
+        topic_order: Sequence[str] = (),
+        clock: Callable[[], datetime] = _utc_now,
+        on_enqueued: Callable[[], None] | None = None,
+        cap: int = DEFAULT_CAP,
+        pool_limit: int = 20_000,
+        batch: int = 100,
+        preview_top_story: bool = False,
+    ) -> None:
+        self.chats = ChatRepo(db)
+        self.outbox = OutboxRepo(db)
+        self.articles = DigestArticles(db)
+        self.routing = ChatRouting(db)
+        self.rules = RuleRepo(db)
+        self.db = db
+        self.labels_for = labels_for
+        self.topic_order = tuple(topic_order)
+        self.clock = clock
+        self.on_enqueued = on_enqueued
+        self.cap = cap
+        self.pool_limit = pool_limit  # newest articles considered for one planning pass
+        self.batch = batch  # digests per write transaction
+        self.preview_top_story = preview_top_story
+        self._lock = asyncio.Lock()  # one planner at a time (tick, instant, /digest)
+
+    # -- scheduled jobs
+
+    async def tick(self) -> TickReport:
+        """The minute job: scheduled slots that are due, then instant chats."""
+        now = self.clock()
+        report = await self.run_due(now)
+        instant = await self.deliver_instant(now)
+        return TickReport(report.queued, report.empty, report.skipped, instant)
+
+    async def run_due(self, now: datetime) -> TickReport:
+        async with self._lock:
+            rows = await self.db.fetchall(
+                "SELECT * FROM chats WHERE status = 'active' AND mode != 'instant'"
+                " AND (next_slot_at IS NULL OR next_slot_at <= ?)" + _NOT_BANNED + " ORDER BY id",
+                (to_db(now),),
+            )
+            due: list[tuple[Chat, datetime]] = []
+            idle: list[tuple[int, datetime | None]] = []
+            for chat in map(chat_from_row, rows):
+                schedule = self._schedule(chat)
+                slot = latest_due_slot(schedule, chat.last_slot_at or chat.created_at, now)
+                if slot is None:
+                    idle.append((chat.id, next_slot_after(schedule, now)))
+                else:
+                    due.append((chat, slot))
+            if idle:
+                await self.outbox.set_next_slots(idle)
+            if not due:
+                return TickReport()
+            rules = await self._rules_for(c.id for c, _ in due)
+            index = RuleIndex(r for chat_rules in rules.values() for r in chat_rules)
+            pool = await self._pool(min(c.cursor_article_id for c, _ in due), index)
+            first = await self._first_pool([c for c, _ in due], pool, now, index)
+            routes = await self.routing.routes_for(c.id for c, _ in due)
+            muted = await self.chats.muted_feeds(c.id for c, _ in due)
+            cache: dict = {}
+            outcomes: list[str] = []
+            # plan and record in batches: memory stays flat however many chats are due
+            for start in range(0, len(due), self.batch):
+                plans = [
+                    self._plan_slot(
+                        chat,
+                        slot,
+                        pool,
+                        now,
+                        cache,
+                        routes.get(chat.id, {}),
+                        first,
+                        rules.get(chat.id, ()),
+                        muted.get(chat.id, frozenset()),
+                    )
+                    for chat, slot in due[start : start + self.batch]
+                ]
+                await self._record(plans, now)
+                outcomes += [p.outcome for p in plans]
+        report = TickReport(
+            outcomes.count("queued"), outcomes.count("empty"), outcomes.count("skipped")
+        )
+        log.info("digest tick: %s", report)
+        return report
+
+    async def deliver_instant(self, now: datetime | None = None) -> int:
+        """One message (or a few parts) per instant-mode chat for what the last poll stored."""
+        now = now or self.clock()
+        async with self._lock:
+            max_id = await self.articles.max_id()
+            rows = await self.db.fetchall(
+                "SELECT * FROM chats WHERE status = 'active' AND mode = 'instant'"
+                " AND cursor_article_id < ?" + _NOT_BANNED + " ORDER BY id",
+                (max_id,),
+            )
+            # in quiet hours items wait (the cursor stays): one message when the quiet ends
+            chats = [
+                c
+                for c in map(chat_from_row, rows)
+                if not in_quiet_hours(c.quiet, self._zone(c), now)
+            ]
+            if not chats:
+                return 0
+            rules = await self._rules_for(c.id for c in chats)
+            index = RuleIndex(r for chat_rules in rules.values() for r in chat_rules)
+            pool = await self._pool(min(c.cursor_article_id for c in chats), index)
+            routes = await self.routing.routes_for(c.id for c in chats)
+            muted = await self.chats.muted_feeds(c.id for c in chats)
+            cache: dict = {}
+            queued = 0
+            for start in range(0, len(chats), self.batch):
+                plans = [
+                    self._plan(
+                        chat,
+                        "instant",
+                        now,
+                        pool,
+                        cache=cache,
+                        routes=routes.get(chat.id),
+                        rules=rules.get(chat.id, ()),
+                        muted=muted.get(chat.id, frozenset()),
+                    )
+                    for chat in chats[start : start + self.batch]
+                ]
+                await self._record(plans, now)
+                queued += sum(1 for p in plans if p.parts)
+        return queued
+
+    # -- on request
+
+    async def digest_now(self, chat_id: int) -> int:
+        """/digest: queue what is new for the chat now and mark it delivered; returns the
+        number of stories queued (0: nothing new)."""
+        now = self.clock()
+        async with self._lock:
+            chat = await self.chats.get(chat_id)
+            if chat is None:
+                return 0
+            plan = await self._manual_plan(chat, now)
+            if not plan.parts:
+                plan = _without_record(plan)
+            await self._record([plan], now)
+        return plan.article_count
+
+    async def latest(self, chat_id: int, topic: str | None = None, limit: int = 10) -> list[str]:
+        """/latest: the newest stories for the chat's filters (or one topic); no state change."""
+        chat = await self.chats.get(chat_id)
+        if chat is None:
+            return []
+        # first polls included: /latest is "what is there", not "what is new for me"
+        rules = [] if topic else await self._chat_rules(chat_id)
+        articles = await self.articles.newest(max(500, limit * 50))
+        pool = DigestPool(
+            articles,
+            self.topic_order,
+            with_backfill=True,
+            rule_hits=await self._rule_hits(articles, RuleIndex(rules)),
+        )
+        muted = await self._muted_of(chat_id)
+        if topic:
+            filt = DigestFilter((topic,), chat.countries, muted_feeds=muted)
+        else:
+            filt = _filter(chat, rules, muted)
+        digest = pool.latest(filt, limit=limit)
+        return self._render(
+            chat, digest, self.clock(), title=t(chat.language, "digest.latest_title")
+        )
+
+    async def preview(self, chat_id: int) -> list[str]:
+        """What /digest would send now, without sending or moving the cursor (CLI --dry-run);
+        a forum chat's messages for all its threads, in sending order."""
+        chat = await self.chats.get(chat_id)
+        if chat is None:
+            raise LookupError(f"chat {chat_id} is not subscribed")
+        plan = await self._manual_plan(chat, self.clock())
+        return list(plan.parts)
+
+    # -- internals
+
+    async def _manual_plan(self, chat: Chat, now: datetime) -> DigestPlan:
+        """What /digest plans for one chat now (its rules, first digest, threads, mutes)."""
+        rules = await self._chat_rules(chat.id)
+        index = RuleIndex(rules)
+        pool = await self._pool(chat.cursor_article_id, index)
+        first = await self._first_pool([chat], pool, now, index)
+        routes = await self.routing.routes(chat.id)
+        muted = await self._muted_of(chat.id)
+        return self._plan(
+            chat, "manual", now, pool, routes=routes, first=first, rules=rules, muted=muted
+        )
+
+    async def _muted_of(self, chat_id: int) -> frozenset[int]:
+        return (await self.chats.muted_feeds([chat_id])).get(chat_id, frozenset())
+
+    async def _pool(self, after_id: int, index: RuleIndex | None = None) -> DigestPool:
+        articles = await self.articles.above(after_id, limit=self.pool_limit)
+        hits = await self._rule_hits(articles, index)
+        return DigestPool(articles, self.topic_order, rule_hits=hits)
+
+    async def _rules_for(self, chat_ids: Iterable[int]) -> dict[int, list[ChatRule]]:
+        stored = await self.rules.for_chats(chat_ids)
+        return {c: [ChatRule.from_stored(r) for r in rules] for c, rules in stored.items()}
+
+    async def _chat_rules(self, chat_id: int) -> list[ChatRule]:
+        return [ChatRule.from_stored(r) for r in await self.rules.list(chat_id)]
+
+    async def _rule_hits(
+        self, articles: Sequence[Article], index: RuleIndex | None
+    ) -> dict[int, list[int]]:
+        """{rule id: matching article ids}: the pool's stored terms read once, only if some
+        chat of this pass has rules."""
+        if index is None or not index.count or not articles:
+            return {}
+        terms = await self.rules.terms(a.id for a in articles)
+        return index.match_all(terms, {a.id: a.countries for a in articles})
+
+    async def _first_pool(
+        self,
+        chats: Sequence[Chat],
+        pool: DigestPool,
+        now: datetime,
+        index: RuleIndex | None = None,
+    ) -> _FirstPool | None:
+        """The pool for the chats that never got a digest: what is new for them plus what was
+        published in the last 24 hours (first polls included); None if there are none."""
+        new = [c for c in chats if c.first_digest_at is None]
+        if not new:
+            return None
+        since = now - FIRST_DIGEST_WINDOW
+        # each chat's cursor moves to max(pool.max_id, its cursor): nothing newer may show yet
+        up_to = max(pool.max_id, *(c.cursor_article_id for c in new))
+        recent = await self.articles.published_since(since, up_to_id=up_to, limit=self.pool_limit)
+        newer = await self.articles.above(
+            min(c.cursor_article_id for c in new), limit=self.pool_limit
+        )
+        merged = {a.id: a for a in recent}
+        merged.update((a.id, a) for a in newer if a.id <= up_to)
+        articles = list(merged.values())
+        hits = await self._rule_hits(articles, index)
+        first_pool = DigestPool(articles, self.topic_order, with_backfill=True, rule_hits=hits)
+        return _FirstPool(first_pool, since)
+
+    async def _record(self, plans: list[DigestPlan], now: datetime) -> None:
+        await self.outbox.record_digests(plans, now)
+        if self.on_enqueued is not None and any(p.parts for p in plans):
+            self.on_enqueued()  # wake the sender: the first chats start while we plan more
+
+    def _schedule(self, chat: Chat) -> ChatSchedule:
+        return ChatSchedule(chat.mode, chat.times, chat.weekday, self._zone_name(chat))
+
+    def _zone_name(self, chat: Chat) -> str:
+        try:
+            zone_for(chat.timezone)
+        except ValueError:
+            log.warning("chat %s has an unknown time zone %r; using UTC", chat.id, chat.timezone)
+            return "UTC"
+        return chat.timezone
+
+    def _zone(self, chat: Chat) -> tzinfo:
+        return zone_for(self._zone_name(chat))
+
+    def _digest(
+        self,
+        chat: Chat,
+        pool: DigestPool,
+        first: _FirstPool | None = None,
+        rules: Sequence[ChatRule] = (),
+        muted: frozenset[int] = frozenset(),
+    ) -> Digest:
+        filt = _filter(chat, rules, muted)
+        if first is not None and chat.first_digest_at is None:
+            return first.pool.select(
+                filt, after_id=chat.cursor_article_id, cap=self.cap, since=first.since
+            )
+        return pool.select(filt, after_id=chat.cursor_article_id, cap=self.cap)
+
+    def _render(
+        self,
+        chat: Chat,
+        digest: Digest,
+        now: datetime,
+        title: str | None = None,
+        cache: dict | None = None,
+    ) -> list[str]:
+        return render_digest(
+            digest,
+            labels=self.labels_for(chat.language),
+            zone=self._zone(chat),
+            now=now,
+            title=title,
+            cache=cache,
+        )
+
+    def _plan_slot(
+        self,
+        chat: Chat,
+        slot: datetime,
+        pool: DigestPool,
+        now: datetime,
+        cache: dict,
+        routes: Mapping[str, int] | None,
+        first: _FirstPool | None = None,
+        rules: Sequence[ChatRule] = (),
+        muted: frozenset[int] = frozenset(),
+    ) -> DigestPlan:
+        next_at = next_slot_after(self._schedule(chat), now)
+        if is_catch_up_too_old(slot, now):
+            return DigestPlan(
+                chat_id=chat.id,
+                kind="scheduled",
+                slot_at=slot,
+                parts=(),
+                article_count=0,
+                outcome="skipped",
+                expected_cursor=chat.cursor_article_id,
+                expected_updated_at=chat.updated_at,
+                new_cursor=None,
+                last_slot_at=slot,
+                next_slot_at=next_at,
+            )
+        plan = self._plan(
+            chat,
+            "scheduled",
+            slot,
+            pool,
+            now=now,
+            cache=cache,
+            routes=routes,
+            first=first,
+            rules=rules,
+            muted=muted,
+        )
+        return replace(plan, last_slot_at=slot, next_slot_at=next_at)
+
+    def _plan(
+        self,
+        chat: Chat,
+        kind: str,
+        slot: datetime,
+        pool: DigestPool,
+        *,
+        now: datetime | None = None,
+        cache: dict | None = None,
+        routes: Mapping[str, int] | None = None,
+        first: _FirstPool | None = None,
+        rules: Sequence[ChatRule] = (),
+        muted: frozenset[int] = frozenset(),
+    ) -> DigestPlan:
+        digest = self._digest(chat, pool, first, rules, muted)
+        # a forum chat: each thread gets its own messages (header + its sections), in order
+        split = split_digest(digest, routes or {}, chosen=chat.topics, topic_order=self.topic_order)
+        threaded = [
+            (thread, text)
+            for thread, part in split
+            for text in self._render(chat, part, now or slot, cache=cache)
+        ]
+        parts = tuple(text for _, text in threaded)
+        threads = [thread for thread, _ in threaded]
+        top = digest.top
+        preview = top.article.url if (self.preview_top_story and top is not None) else None
+        preview_part = 0
+        if top is not None and routes:  # the link preview goes with the top story's thread
+            thread = item_thread(top, routes, chosen=chat.topics, topic_order=self.topic_order)
+            preview_part = threads.index(thread)
+        rich = None
+        if chat.digest_format == "rich" and parts and not routes:
+            # one rich message; a forum chat with thread routes keeps one message per thread
+            rich = render_rich_digest(
+                digest, labels=self.labels_for(chat.language), zone=self._zone(chat),
+                now=now or slot,
+            )  # fmt: skip
+        return DigestPlan(
+            chat_id=chat.id,
+            kind=kind,
+            slot_at=slot,
+            parts=parts,
+            article_count=digest.shown,
+            outcome="queued" if parts else "empty",
+            expected_cursor=chat.cursor_article_id,
+            expected_updated_at=chat.updated_at,
+            new_cursor=max(pool.max_id, chat.cursor_article_id),
+            preview_url=preview,
+            part_threads=tuple(threads),
+            preview_part=preview_part,
+            rich=rich,
+        )
+
+
+def _filter(
+    chat: Chat, rules: Sequence[ChatRule], muted: frozenset[int] = frozenset()
+) -> DigestFilter:
+    refs = tuple(RuleRef(r.id, r.text) for r in rules)
+    return DigestFilter(
+        chat.topics, chat.countries, chat.all_sources, rules=refs, muted_feeds=muted
+    )
+
+
+def _without_record(plan: DigestPlan) -> DigestPlan:
+    """A /digest with nothing new: move the cursor past non-matching items, record no digest."""
+    return replace(plan, kind="instant")

@@ -1,0 +1,1 @@
+"""Ingest: feed URLs in → fetched (SSRF-guarded), decoded, parsed, normalized, deduplicated, classified articles stored once."""
