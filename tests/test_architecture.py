@@ -55,7 +55,7 @@ PURE = (
     "bot.domain", "bot.understand.morph", "bot.understand.rules", "bot.understand.topics",
     "bot.understand.countries", "bot.understand.classify", "bot.understand.clustering",
     "bot.ingest.normalize", "bot.ingest.textclean", "bot.ingest.lead", "bot.ingest.urlcanon",
-    "bot.ingest.encoding", "bot.ingest.parse", "bot.ingest.opml", "bot.digests.selection",
+    "bot.understand.crosslang", "bot.ingest.encoding", "bot.ingest.parse", "bot.ingest.opml", "bot.digests.selection",
     "bot.digests.slots", "bot.digests.render", "bot.digests.forum", "bot.admin.chart",
     "bot.admin.health",
 )  # fmt: skip
