@@ -1,0 +1,132 @@
+"""First poll in a fresh process: parse + normalize + classify with nothing cached, as a ratio to
+bare feedparser.parse of the same feed bytes, each measured in its own fresh `python` subprocess.
+
+A restarted bot meets every word for the first time, so this is the cost the warm benchmarks
+(bench_classify.py, bench_normalize.py) hide. The classifier is loaded before the clock starts (the
+app loads it at start-up, not per poll). Each case runs RUNS times in new processes; medians are
+printed, because the machine is shared and single runs are noisy.
+Run: .venv/bin/python benchmarks/bench_cold.py [entries] [runs]
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The timed region of each case; both read the same feed file and print seconds.
+BARE = """
+import io, sys, time
+import feedparser
+body = open(sys.argv[1], "rb").read()
+t0 = time.perf_counter()
+parsed = feedparser.parse(io.BytesIO(body), response_headers={
+    "content-type": "application/rss+xml; charset=utf-8", "content-location": sys.argv[2]})
+print(time.perf_counter() - t0, len(parsed.entries))
+"""
+
+POLL = """
+import sys, time
+from datetime import UTC, datetime
+from bot.understand.classify import Classifier
+from bot.understand.clustering import make_signature
+from bot.ingest.normalize import normalize_entry, repeated_identifiers
+from bot.ingest.parse import parse_feed
+clf = Classifier.load()
+body = open(sys.argv[1], "rb").read()
+now = datetime(2025, 3, 1, tzinfo=UTC)
+t0 = time.perf_counter()
+parsed = parse_feed(body, url=sys.argv[2],
+                    headers={"Content-Type": "application/rss+xml; charset=utf-8"})
+repeated = repeated_identifiers(parsed.entries)
+seen = set()
+drafts = [normalize_entry(e, feed_url=sys.argv[2], source="bench", now=now, seen_keys=seen,
+                          repeated=repeated) for e in parsed.entries]
+t1 = time.perf_counter()
+for d in drafts:
+    toks = clf.tokenize(d.title, d.summary)
+    clf.classify_tokens(toks)
+    make_signature(toks.norm)
+t2 = time.perf_counter()
+print(t2 - t0, len(drafts), t1 - t0, t2 - t1)
+"""
+
+
+def eval_feed() -> bytes:
+    """The eval articles (varied real wording, so most words are distinct) as one RSS feed with
+    long HTML descriptions: each item's lead is wrapped in markup and followed by the next item's."""
+    from tests.support.evaluation import read_jsonl
+
+    rows = []
+    for name in ("articles.jsonl", "dev_v1.jsonl", "dev_precision.jsonl", "dev_security.jsonl"):
+        path = ROOT / "tests" / "eval" / name
+        if path.exists():
+            rows.extend(read_jsonl(path))
+    items = []
+    for i, r in enumerate(rows):
+        nxt = rows[(i + 1) % len(rows)]["text"]
+        html = (
+            f'<p>{escape(r["text"])}</p><p><img src="/img/{i}.jpg" alt=""> '
+            f'<b>{escape(nxt)}</b> <a href="/x">Далее</a></p><script>track({i})</script>'
+        )
+        items.append(
+            f"<item><title>{escape(r['title'])}</title><link>https://example.org/a/{i}</link>"
+            f'<guid isPermaLink="false">bench-{i}</guid>'
+            f"<pubDate>Fri, 21 Feb 2025 10:00:00 +0000</pubDate>"
+            f"<description><![CDATA[{html}]]></description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>bench</title>'
+        "<link>https://example.org/</link>" + "".join(items) + "</channel></rss>"
+    ).encode()
+
+
+def run(code: str, feed: Path) -> list[float]:
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(feed), "https://example.org/rss.xml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return [float(x) for x in out]
+
+
+def main() -> None:
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    body = eval_feed()
+    with tempfile.TemporaryDirectory() as tmp:
+        feed = Path(tmp) / "feed.xml"
+        feed.write_bytes(body)
+        bare, poll, norm, cls = [], [], [], []
+        n = 0
+        for _ in range(runs):  # interleaved, so drift in machine load hits both cases alike
+            b = run(BARE, feed)
+            p = run(POLL, feed)
+            bare.append(b[0])
+            poll.append(p[0])
+            norm.append(p[2])
+            cls.append(p[3])
+            n = int(p[1])
+    bare_s, poll_s = statistics.median(bare), statistics.median(poll)
+    norm_s, cls_s = statistics.median(norm), statistics.median(cls)
+    per = 1e6 / n
+    print(f"feed: {n} entries, {len(body) / 1e6:.2f} MB; {runs} fresh processes per case, medians")
+    print(f"bare feedparser.parse          {bare_s * per:8.1f} µs/entry   1.00×")
+    print(f"parse_feed + normalize         {norm_s * per:8.1f} µs/entry   {norm_s / bare_s:.2f}×")
+    print(
+        f"classify + signature (cold)    {cls_s * per:8.1f} µs/entry   {cls_s / bare_s:.2f}×"
+        f"   ({n / cls_s:,.0f} articles/s)"
+    )
+    total = poll_s / bare_s
+    print(f"first poll, fresh process      {poll_s * per:8.1f} µs/entry   {total:.2f}×")
+    print(f"target ≤ 1.30×: {'OK' if total <= 1.3 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
