@@ -25,13 +25,15 @@ SCORES = ROOT / "mutants" / "scores"
 # The kill -9 tests restart the bot in a child process, which mutmut's per-test bookkeeping
 # cannot follow and which costs ~15 s a test; crash ordering has its own fault tests.
 NOT_SIGKILL = ["-k", "not sigkill"]
+# tests/test_outage.py is left out too: under mutmut's slower trampolined code on a loaded
+# machine its client-side timeouts fire while the fake already holds the message, and the
+# repeated send fails the stats run before any mutant is tried.
 
 # module → the test files aimed at its promises (pytest arguments). Keep every module listed
 # under only_mutate in [tool.mutmut] here, and nothing else.
 MODULES: dict[str, list[str]] = {
     "bot.delivery": [
-        "tests/test_delivery.py", "tests/test_delivery_promises.py", "tests/test_outage.py",
-        *NOT_SIGKILL,
+        "tests/test_delivery.py", "tests/test_delivery_promises.py", *NOT_SIGKILL,
     ],
     "storage.outbox": [
         "tests/test_delivery.py", "tests/test_delivery_promises.py", "tests/test_db_failure.py",
