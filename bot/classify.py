@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.clustering import make_signature
 from bot.countries import CountryCatalog, read_countries, read_places
+from bot.crosslang import NameReader, extract
 from bot.morph import Morph, Tokens
 from bot.topics import TopicCatalog, read_catalog
 
@@ -34,6 +35,7 @@ class Classifier:
         self._topics = topics
         self._countries = countries
         self._topic_infos = tuple(TopicInfo(d.slug, d.name_ru, d.name_en) for d in topics.defs)
+        self._names = NameReader(morph.analyzer)
 
     @classmethod
     def load(
@@ -78,6 +80,17 @@ class Classifier:
         """classify() and signature() sharing one tokenization (what ingest needs)."""
         toks = self.tokenize(title, text)
         return self.classify_tokens(toks), make_signature(toks.norm)
+
+    def evidence(self, title: str, text: str, found: Classification) -> frozenset[str]:
+        """The article's language-independent story evidence (bot.crosslang)."""
+        return extract(
+            title,
+            text,
+            countries=found.countries,
+            topics=found.topics,
+            matches=found.matches,
+            names=self._names,
+        )
 
     @property
     def topics(self) -> tuple[TopicInfo, ...]:

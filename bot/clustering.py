@@ -17,6 +17,11 @@ some misses on real feeds, mostly short items that share only a topic and a coun
 templated releases on different events score up to 0.71 (two ODIHR mission openings), so articles
 from the same source join only when near-identical, SAME_SOURCE_THRESHOLD = 0.8 (a feed re-posting
 or correcting an item). Only candidates published within CLUSTER_WINDOW of the new article count.
+
+Across languages the word sets share nothing, so a candidate in another language is judged on
+its language-independent evidence instead (bot.crosslang: countries, topics, numbers, dates,
+transliterated names; its own threshold and a shorter window). Same-language joins are decided
+exactly as before, and win when both kinds of candidate qualify.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from bot.crosslang import CROSS_LANGUAGE_WINDOW, SPECIFIC, cross_join
 
 CLUSTER_WINDOW = timedelta(hours=48)
 SIGNATURE_SIZE = 64
@@ -53,6 +60,8 @@ class ClusterCandidate:
     signature: bytes
     published_at: datetime
     source: str
+    language: str | None = None  # None: unknown (stored before languages were recorded)
+    evidence: frozenset[str] = frozenset()  # bot.crosslang items
 
 
 def _hash(word: str) -> int:
@@ -108,11 +117,61 @@ class ClusterIndex:
         self._postings = {
             h: ids for h, ids in postings.items() if max_posting is None or len(ids) <= max_posting
         }
+        # Cross-language candidates are found through their specific evidence (a name, a number,
+        # a date), under the same cap: "p:lkSnk" in every BelTA story makes no candidates.
+        by_item: dict[str, list[int]] = defaultdict(list)
+        for i, cand in enumerate(self._candidates):
+            if cand.language is None:
+                continue
+            for item in cand.evidence:
+                if item[0] in SPECIFIC:
+                    by_item[_posting_key(item)].append(i)
+        self._by_item = {
+            k: ids for k, ids in by_item.items() if max_posting is None or len(ids) <= max_posting
+        }
 
     def choose(
-        self, sig: bytes, published_at: datetime, *, source: str | None = None
+        self,
+        sig: bytes,
+        published_at: datetime,
+        *,
+        source: str | None = None,
+        language: str | None = None,
+        evidence: frozenset[str] = frozenset(),
     ) -> int | None:
-        """Cluster id to join (the best candidate's cluster, or its article id), or None."""
+        """Cluster id to join (the best candidate's cluster, or its article id), or None.
+
+        A same-language join (word-set similarity) is preferred; without one, and given the new
+        article's `language` and `evidence`, the best candidate in another language whose
+        evidence passes bot.crosslang.cross_join."""
+        same = self._choose_same(sig, published_at, source)
+        if same is not None or language is None or not evidence:
+            return same
+        return self._choose_cross(published_at, language, evidence)
+
+    def _choose_cross(
+        self, published_at: datetime, language: str, evidence: frozenset[str]
+    ) -> int | None:
+        sharing: set[int] = set()
+        for item in evidence:
+            if item[0] in SPECIFIC:
+                sharing.update(self._by_item.get(_posting_key(item), ()))
+        best: tuple[float, int] | None = None
+        for i in sorted(sharing):
+            cand = self._candidates[i]
+            if cand.language is None or cand.language == language:
+                continue
+            if abs(cand.published_at - published_at) > CROSS_LANGUAGE_WINDOW:
+                continue
+            score = cross_join(evidence, cand.evidence)
+            if score is None:
+                continue
+            target = cand.cluster_id if cand.cluster_id is not None else cand.article_id
+            if best is None or score > best[0]:
+                best = (score, target)
+        return best[1] if best is not None else None
+
+    def _choose_same(self, sig: bytes, published_at: datetime, source: str | None) -> int | None:
         words = set(_unpack(sig))
         sharing: set[int] = set()
         for h in words:
@@ -136,16 +195,27 @@ class ClusterIndex:
         return best[1] if best is not None else None
 
 
+
+
+def _posting_key(item: str) -> str:
+    """Names match by skeleton whatever their weight ("q:" weak, "p:" strong)."""
+    return "p" + item[1:] if item[0] == "q" else item
+
+
 def choose_cluster(
     sig: bytes,
     published_at: datetime,
     candidates: Iterable[ClusterCandidate],
     *,
     source: str | None = None,
+    language: str | None = None,
+    evidence: frozenset[str] = frozenset(),
 ) -> int | None:
     """Cluster id to join (the best candidate's cluster, or its article id), or None for a new story.
 
     ``source`` is the new article's source; when given, candidates from the same source need
     SAME_SOURCE_THRESHOLD instead of JOIN_THRESHOLD. Exhaustive; ingest uses ClusterIndex.
     """
-    return ClusterIndex(candidates, max_posting=None).choose(sig, published_at, source=source)
+    return ClusterIndex(candidates, max_posting=None).choose(
+        sig, published_at, source=source, language=language, evidence=evidence
+    )

@@ -4,13 +4,17 @@
 (the minute tick); `select_digest` is the one-chat convenience over the same code. A chat's
 keyword rules (bot.chatrules, matched once per pool) add their articles, whatever the chat's
 topic and country filters, in a section per rule ahead of the topic sections.
+
+A story told in several languages (bot.crosslang joined the tellings into one cluster) is shown
+once, in the chat's language when a telling in it is there for the chat, with the tellings in
+the other languages as `DigestItem.versions` (rendered as "also in English" links).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from storage.models import Article
@@ -35,6 +39,7 @@ class DigestFilter:
     everything: bool = False
     rules: tuple[RuleRef, ...] = ()  # keyword rules: their matches join, in sections of their own
     muted_feeds: frozenset[int] = frozenset()  # sources the chat muted: never in its digests
+    language: str | None = None  # the chat's interface language: the telling shown first
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,7 @@ class DigestItem:
     article: Article
     also: tuple[str, ...] = ()  # other sources that told the same story (same cluster_id)
     rule: RuleRef | None = None  # the keyword rule that brought it (None: the chat's topics)
+    versions: tuple[Article, ...] = ()  # the story in other languages, one telling each
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +132,10 @@ class DigestPool:
         """Stories new for a chat (id > after_id, not from a feed's first poll) — and, with
         `since` (a new subscriber's first digest), whatever was published since then too."""
         if since is not None:
+            first_after = after_id
 
             def wanted(a: Article) -> bool:
-                return (a.id > after_id and not a.backfill) or a.published_at >= since
+                return (a.id > first_after and not a.backfill) or a.published_at >= since
 
             matching = [a for a in self._matching(filt, 0) if wanted(a)]
             ruled = {i: hit for i, hit in self._ruled(filt, 0).items() if wanted(hit[0])}
@@ -136,10 +143,20 @@ class DigestPool:
         else:
             matching = self._matching(filt, after_id)
             ruled = self._ruled(filt, after_id)
+            new_after = after_id
+
+            def wanted(a: Article) -> bool:
+                return a.id > new_after
+
         if ruled:
             seen = {a.id for a in matching}
             matching.extend(a for i, (a, _) in ruled.items() if i not in seen)
-        stories = self._one_per_story(matching)
+        muted = filt.muted_feeds
+
+        def visible(a: Article) -> bool:
+            return a.feed_id not in muted and wanted(a)
+
+        stories = self._one_per_story(matching, filt.language, visible)
         rank = self.rank.__getitem__
         shown = heapq.nlargest(cap, stories, key=lambda a: rank(a.id))
         by_cluster: dict[int, RuleRef] = {}
@@ -147,7 +164,12 @@ class DigestPool:
             if article.cluster_id is not None:
                 by_cluster.setdefault(article.cluster_id, ref)
         items = [
-            DigestItem(a, self._also(a, after_id), self._rule_of(a, ruled, by_cluster))
+            DigestItem(
+                a,
+                self._also(a, after_id),
+                self._rule_of(a, ruled, by_cluster),
+                self._versions(a, muted),
+            )
             for a in shown
         ]
         more = max(0, len(stories) - cap)
@@ -205,8 +227,15 @@ class DigestPool:
             return hit[1]
         return None if article.cluster_id is None else by_cluster.get(article.cluster_id)
 
-    def _one_per_story(self, matching: list[Article]) -> list[Article]:
-        """A story told by several agencies appears once: as its first report."""
+    def _one_per_story(
+        self,
+        matching: list[Article],
+        language: str | None = None,
+        visible: Callable[[Article], bool] | None = None,
+    ) -> list[Article]:
+        """A story told by several agencies appears once: as its first report — its first
+        report in `language` (the chat's) when one is `visible` to the chat, though that
+        telling may not match the chat's filters itself (another language's rules tagged it)."""
         firsts: dict[int, Article] = {}
         stories: list[Article] = []
         rank = self.rank
@@ -218,17 +247,48 @@ class DigestPool:
             current = firsts.get(cluster_id)
             if current is None or rank[article.id] < rank[current.id]:
                 firsts[cluster_id] = article
+        if language is not None and visible is not None:
+            for cluster_id, first in firsts.items():
+                if first.language in (language, None):
+                    continue
+                own = next(
+                    (
+                        m
+                        for m in self.clusters.get(cluster_id, ())  # sorted oldest first
+                        if m.language == language and visible(m)
+                    ),
+                    None,
+                )
+                if own is not None:  # filed under the topics the story matched by
+                    topics = tuple(dict.fromkeys((*own.topics, *first.topics)))
+                    firsts[cluster_id] = replace(own, topics=topics)
         stories.extend(firsts.values())
         return stories
 
     def _also(self, first: Article, after_id: int) -> tuple[str, ...]:
-        """The other sources of the story among the articles new for this chat."""
+        """The other sources of the story in the shown telling's language among the articles
+        new for this chat (tellings in other languages are `versions`)."""
         if first.cluster_id is None:
             return ()
         members = self.clusters.get(first.cluster_id, ())
         return tuple(
-            dict.fromkeys(m.source for m in members if m.id > after_id and m.source != first.source)
+            dict.fromkeys(
+                m.source
+                for m in members
+                if m.id > after_id and m.source != first.source and _same_language(m, first)
+            )
         )
+
+    def _versions(self, first: Article, muted: frozenset[int]) -> tuple[Article, ...]:
+        """The story's first telling in each other language (not from a muted source)."""
+        if first.cluster_id is None or first.language is None:
+            return ()
+        found: dict[str, Article] = {}
+        for m in self.clusters.get(first.cluster_id, ()):
+            if m.language is None or m.language == first.language or m.feed_id in muted:
+                continue
+            found.setdefault(m.language, m)
+        return tuple(found.values())
 
     def _sections(
         self,
@@ -259,6 +319,10 @@ class DigestPool:
             return (2, 0, "")
         rank = self.topic_rank.get(topic)
         return (0, rank, "") if rank is not None else (1, 0, topic)
+
+
+def _same_language(a: Article, b: Article) -> bool:
+    return a.language is None or b.language is None or a.language == b.language
 
 
 def _first_key(article: Article) -> tuple:

@@ -233,7 +233,9 @@ class DigestService:
         )
         muted = await self._muted_of(chat_id)
         if topic:
-            filt = DigestFilter((topic,), chat.countries, muted_feeds=muted)
+            filt = DigestFilter(
+                (topic,), chat.countries, muted_feeds=muted, language=chat.language
+            )
         else:
             filt = _filter(chat, rules, muted)
         digest = pool.latest(filt, limit=limit)
@@ -466,7 +468,12 @@ def _filter(
 ) -> DigestFilter:
     refs = tuple(RuleRef(r.id, r.text) for r in rules)
     return DigestFilter(
-        chat.topics, chat.countries, chat.all_sources, rules=refs, muted_feeds=muted
+        chat.topics,
+        chat.countries,
+        chat.all_sources,
+        rules=refs,
+        muted_feeds=muted,
+        language=chat.language,
     )
 
 

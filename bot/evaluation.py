@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.classify import Classifier
 from bot.clustering import ClusterCandidate, choose_cluster, similarity
+from bot.crosslang import compare, detect_language
 
 
 @dataclass(slots=True)
@@ -78,25 +79,42 @@ def evaluate_articles(clf: Classifier, rows: Iterable[dict]) -> ArticleReport:
 def evaluate_pairs(
     clf: Classifier, rows: Iterable[dict]
 ) -> tuple[Counts, list[tuple[str, bool, float]]]:
-    """Counts over pairs (positive = joined one cluster) and each pair's similarity."""
+    """Counts over pairs (positive = joined one cluster) and each pair's similarity: the
+    word-set Jaccard for two articles in one language, the evidence score (bot.crosslang)
+    for two languages. Each side is tagged, fingerprinted and given a language as at ingest."""
     counts = Counts()
     scores: list[tuple[str, bool, float]] = []
     for row in rows:
         a, b = row["a"], row["b"]
-        sig_a = clf.signature(a["title"], a["text"])
-        sig_b = clf.signature(b["title"], b["text"])
-        scores.append((row["id"], row["same"], similarity(sig_a, sig_b)))
+        sig_a, lang_a, ev_a = _understood(clf, a)
+        sig_b, lang_b, ev_b = _understood(clf, b)
+        score = similarity(sig_a, sig_b) if lang_a == lang_b else compare(ev_a, ev_b).score
+        scores.append((row["id"], row["same"], score))
         cand = ClusterCandidate(
-            1, None, sig_a, datetime.fromisoformat(a["published_at"]), a["source"]
+            1, None, sig_a, datetime.fromisoformat(a["published_at"]), a["source"], lang_a, ev_a
         )
         joined = (
             choose_cluster(
-                sig_b, datetime.fromisoformat(b["published_at"]), [cand], source=b["source"]
+                sig_b,
+                datetime.fromisoformat(b["published_at"]),
+                [cand],
+                source=b["source"],
+                language=lang_b,
+                evidence=ev_b,
             )
             == 1
         )
         _count(counts, row["id"], {"same"} if row["same"] else set(), {"same"} if joined else set())
     return counts, scores
+
+
+def _understood(clf: Classifier, side: dict) -> tuple[bytes, str | None, frozenset[str]]:
+    toks = clf.tokenize(side["title"], side["text"])
+    found = clf.classify_tokens(toks)
+    language = detect_language(f"{side['title']} {side['text']}")
+    return clf.signature(side["title"], side["text"]), language, clf.evidence(
+        side["title"], side["text"], found
+    )
 
 
 def format_rows(rows: Iterable[tuple[str, Counts]]) -> str:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.classify import Classifier
 from bot.clustering import CLUSTER_WINDOW, ClusterCandidate, ClusterIndex, make_signature
+from bot.crosslang import decode, detect_language, encode
 from bot.fetch import Fetcher, FetchError, FetchResult
 from bot.normalize import normalize_entry, repeated_identifiers
 from bot.parse import ParseError, parse_feed
@@ -140,7 +141,7 @@ class Ingestor:
         known = await self.articles.known_keys(feed.id, keys)
         fresh = [d for d in prepared.drafts if d.key not in known]
         fresh = await self._without_repeats(feed, fresh, now)
-        items = await self._understand(fresh, now)
+        items = await self._understand(fresh, now, prepared.language)
         ok = self._success(
             feed,
             now,
@@ -207,13 +208,18 @@ class Ingestor:
                      feed.url, len(drafts) - len(kept))  # fmt: skip
         return kept
 
-    async def _understand(self, drafts: list[ArticleDraft], now: datetime) -> list[NewArticle]:
+    async def _understand(
+        self, drafts: list[ArticleDraft], now: datetime, declared: str | None = None
+    ) -> list[NewArticle]:
         if not drafts:
             return []
-        return await asyncio.to_thread(self._classify_all, drafts)
+        return await asyncio.to_thread(self._classify_all, drafts, declared)
 
-    def _classify_all(self, drafts: list[ArticleDraft]) -> list[NewArticle]:
-        """One tokenization per article serves topics, countries, the story signature and search."""
+    def _classify_all(
+        self, drafts: list[ArticleDraft], declared: str | None = None
+    ) -> list[NewArticle]:
+        """One tokenization per article serves topics, countries, the story signature and search;
+        `declared` is the feed's <language>, checked against each entry's script."""
         out = []
         for d in drafts:
             toks = self.classifier.tokenize(d.title, d.summary)
@@ -226,6 +232,8 @@ class Ingestor:
                     matches=c.matches,
                     signature=make_signature(toks.norm),
                     search_terms=index_terms(toks),
+                    language=detect_language(f"{d.title} {d.summary}", declared),
+                    evidence=encode(self.classifier.evidence(d.title, d.summary, c)),
                 )
             )
         return out
@@ -237,7 +245,10 @@ class Ingestor:
             return items
         oldest = min(i.draft.published_at for i in recent) - CLUSTER_WINDOW
         candidates = [
-            ClusterCandidate(r.article_id, r.cluster_id, r.signature, r.published_at, r.source)
+            ClusterCandidate(
+                r.article_id, r.cluster_id, r.signature, r.published_at, r.source,
+                r.language, decode(r.evidence),
+            )
             for r in await self.articles.cluster_candidates(oldest)
         ]
         if not candidates:
@@ -255,7 +266,11 @@ class Ingestor:
                 out.append(item)
                 continue
             cluster = index.choose(
-                item.signature, item.draft.published_at, source=item.draft.source
+                item.signature,
+                item.draft.published_at,
+                source=item.draft.source,
+                language=item.language,
+                evidence=decode(item.evidence),
             )
             out.append(_replace_cluster(item, cluster) if cluster is not None else item)
         return out

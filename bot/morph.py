@@ -52,6 +52,7 @@ def _pymorphy_normalizer() -> Callable[[str], str]:
         parses = analyzer.parse(word)
         return parses[0].normal_form.replace("ё", "е") if parses else word
 
+    lemma.analyzer = analyzer  # type: ignore[attr-defined]  # shared: bot.crosslang reads names
     return lemma
 
 
@@ -71,6 +72,8 @@ class Morph:
         )
         self._en = _snowball_normalizer("english")
         self._cache: dict[str, str] = {}
+        # The pymorphy3 analyzer (None with snowball): tells names from common words.
+        self.analyzer = getattr(self._ru, "analyzer", None)
 
     def norm(self, word: str) -> str:
         """Normalized key of one lower-case word (cached)."""

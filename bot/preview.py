@@ -9,6 +9,7 @@ from importlib import resources
 
 from bot.classify import Classifier
 from bot.clustering import ClusterCandidate, ClusterIndex, make_signature
+from bot.crosslang import detect_language
 from bot.digest import DigestFilter, select_digest
 from bot.normalize import normalize_entry, repeated_identifiers
 from bot.parse import parse_feed
@@ -44,8 +45,16 @@ def sample_articles(classifier: Classifier, now: datetime) -> list[Article]:
             toks = classifier.tokenize(draft.title, draft.summary)
             tags = classifier.classify_tokens(toks)
             signature = make_signature(toks.norm)
+            language = detect_language(f"{draft.title} {draft.summary}", parsed.language)
+            evidence = classifier.evidence(draft.title, draft.summary, tags)
             article_id = len(articles) + 1
-            cluster = index.choose(signature, draft.published_at, source=draft.source)
+            cluster = index.choose(
+                signature,
+                draft.published_at,
+                source=draft.source,
+                language=language,
+                evidence=evidence,
+            )
             articles.append(
                 Article(
                     id=article_id,
@@ -64,10 +73,14 @@ def sample_articles(classifier: Classifier, now: datetime) -> list[Article]:
                     countries=tags.countries,
                     matches=tags.matches,
                     cluster_id=cluster or article_id,
+                    language=language,
                 )
             )
             candidates.append(
-                ClusterCandidate(article_id, cluster, signature, draft.published_at, draft.source)
+                ClusterCandidate(
+                    article_id, cluster, signature, draft.published_at, draft.source,
+                    language, evidence,
+                )
             )
             index = ClusterIndex(candidates)
     return articles

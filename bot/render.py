@@ -133,6 +133,8 @@ def render_item(
     lines.append(f"<i>{html.escape(' · '.join(meta))}</i>")
     if also := _also_text(item, labels):
         lines.append(f"<i>{also}</i>")
+    if versions := _versions_text(item, labels):
+        lines.append(f"<i>{versions}</i>")
     return "\n".join(lines)
 
 
@@ -162,6 +164,27 @@ def _also_text(item: DigestItem, labels: Labels) -> str:
     if len(item.also) > ALSO_LIMIT:
         sources += f" +{len(item.also) - ALSO_LIMIT}"
     return t(labels.lang, "digest.also", sources=html.escape(sources))
+
+
+def _versions_text(item: DigestItem, labels: Labels) -> str:
+    """"also in English" linking the story's telling in each other language (escaped HTML);
+    without a usable link, the phrase and that telling's source."""
+    out = []
+    for version in item.versions[:ALSO_LIMIT]:
+        name = _language_phrase(labels.lang, version.language or "")
+        link = _link_of(version)
+        if link:
+            out.append(f'<a href="{link}">{html.escape(name)}</a>')
+        else:
+            out.append(html.escape(f"{name}: {shorten(version.source, SOURCE_LIMIT)}"))
+    return " · ".join(out)
+
+
+def _language_phrase(lang: str, language: str) -> str:
+    try:
+        return t(lang, f"digest.version.{language}")
+    except KeyError:
+        return t(lang, "digest.version.other", language=language)
 
 
 def _section_title(section: DigestSection, labels: Labels) -> str:
@@ -275,7 +298,10 @@ def _item(
     if cache is None:
         block = render_item(item, labels, zone, now, reason)
         return block, telegram_length(block)
-    key = (item.article.id, item.also, labels.lang, zone, now.astimezone(zone).date(), reason)
+    key = (
+        item.article.id, item.also, tuple(v.id for v in item.versions), labels.lang, zone,
+        now.astimezone(zone).date(), reason,
+    )  # fmt: skip
     found = cache.get(key)
     if found is None:
         block = render_item(item, labels, zone, now, reason)
@@ -321,6 +347,8 @@ def rich_item(
     inner.append(f"<p>{' · '.join(meta)}</p>")
     if also := _also_text(item, labels):
         inner.append(f"<p><i>{also}</i></p>")
+    if versions := _versions_text(item, labels):
+        inner.append(f"<p><i>{versions}</i></p>")
     return f"<details><summary><b>{title}</b></summary>{''.join(inner)}</details>"
 
 

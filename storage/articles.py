@@ -28,6 +28,8 @@ class NewArticle:
     cluster_id: int | None = None  # None: a story of its own (cluster_id becomes the row's id)
     signature: bytes | None = None
     search_terms: str = ""
+    language: str | None = None
+    evidence: str | None = None  # bot.crosslang items, encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class ClusterRow:
     signature: bytes
     published_at: datetime
     source: str
+    language: str | None = None
+    evidence: str | None = None
 
 
 def article_from_row(row: Any) -> Article:
@@ -57,12 +61,13 @@ def article_from_row(row: Any) -> Article:
         countries=tuple(json.loads(row["countries"])),
         matches={k: tuple(v) for k, v in json.loads(row["matches"]).items()},
         cluster_id=row["cluster_id"],
+        language=row["language"],
     )
 
 
 _COLUMNS = (
     "id, feed_id, key, url, title, summary, lead, image_url, source, published_at, fetched_at,"
-    " backfill, topics, countries, matches, cluster_id"
+    " backfill, topics, countries, matches, cluster_id, language"
 )
 
 
@@ -225,12 +230,12 @@ class ArticleRepo:
 
     async def cluster_candidates(self, since: datetime) -> list[ClusterRow]:
         rows = await self.db.fetchall(
-            "SELECT id, cluster_id, signature, published_at, source FROM articles"
-            " WHERE published_at >= ? AND signature IS NOT NULL",
+            "SELECT id, cluster_id, signature, published_at, source, language, evidence"
+            " FROM articles WHERE published_at >= ? AND signature IS NOT NULL",
             (to_db(since),),
         )
         return [
-            ClusterRow(r[0], r[1], r[2], from_db(r[3]), r[4])  # type: ignore[arg-type]
+            ClusterRow(r[0], r[1], r[2], from_db(r[3]), r[4], r[5], r[6])  # type: ignore[arg-type]
             for r in rows
         ]
 
@@ -288,8 +293,9 @@ class ArticleRepo:
 
 _INSERT_ARTICLE = (
     "INSERT INTO articles (feed_id, key, url, title, summary, lead, image_url, source,"
-    " published_at, fetched_at, backfill, topics, countries, matches, cluster_id, signature)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    " published_at, fetched_at, backfill, topics, countries, matches, cluster_id, signature,"
+    " language, evidence)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -300,7 +306,7 @@ def _insert_row(feed_id: int, item: NewArticle, fetched: str, backfill: bool) ->
         to_db(d.published_at), fetched, int(backfill),
         json.dumps(list(item.topics)), json.dumps(list(item.countries)),
         json.dumps({k: list(v) for k, v in item.matches.items()}, ensure_ascii=False),
-        item.cluster_id, item.signature,
+        item.cluster_id, item.signature, item.language, item.evidence,
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from storage.timefmt import to_db
 
 _COLUMNS = (
     "id, feed_id, key, url, title, lead, image_url, source, published_at, fetched_at,"
-    " backfill, topics, countries, cluster_id"
+    " backfill, topics, countries, cluster_id, language"
 )
 
 
@@ -34,6 +34,7 @@ def _slim(row: aiosqlite.Row) -> Article:
         topics=tuple(json.loads(row[11])),
         countries=tuple(json.loads(row[12])),
         cluster_id=row[13],
+        language=row[14],
     )
 
 

@@ -81,3 +81,4 @@ class Article:
     countries: tuple[str, ...] = ()
     matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cluster_id: int | None = None
+    language: str | None = None  # "ru", "en", … (bot.crosslang); None for rows stored before

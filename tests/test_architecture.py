@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Pure modules: data in, data out; no network, database, Telegram or clock of their own.
 PURE = [
     "normalize", "textclean", "lead", "urlcanon", "feedencoding", "parse", "classify", "morph",
-    "rules", "topics", "countries", "clustering", "schedule", "digest", "render", "chart",
+    "rules", "topics", "countries", "clustering", "crosslang", "schedule", "digest", "render",
+    "chart",
     "health",
 ]  # fmt: skip
 EFFECTFUL_PACKAGES = ("aiohttp", "aiogram", "aiosqlite", "apscheduler", "handlers", "storage.db")

@@ -429,3 +429,45 @@ async def test_every_fixture_feed_through_the_whole_pipeline_over_http(env, feed
     )
     titles = {e["title"] for e in entries if "title" in e}
     assert titles <= {r["title"] for r in stored}
+
+
+RU_STORY = Item(
+    title="Лукашенко провел переговоры с Токаевым в Минске",
+    link="https://belta.example/ru/1",
+    description="<p>Президент Беларуси Александр Лукашенко 21 февраля провел переговоры с"
+    " Президентом Казахстана Касым-Жомартом Токаевым. Подписано 12 документов, товарооборот"
+    " превысил $1,2 млрд.</p>",
+    published=T0 - timedelta(hours=3),
+)
+EN_STORY = Item(
+    title="Lukashenko, Tokayev hold talks in Minsk",
+    link="https://belta.example/en/1",
+    description="<p>Belarusian President Aleksandr Lukashenko held talks with President of"
+    " Kazakhstan Kassym-Jomart Tokayev on 21 February. The sides signed 12 documents; trade"
+    " exceeded $1.2 billion.</p>",
+    published=T0 - timedelta(hours=1),
+)
+EN_OTHER = Item(  # the same president, city and day, another guest: another story
+    title="Lukashenko meets with Governor of Tula Oblast",
+    link="https://belta.example/en/2",
+    description="<p>Belarusian President Aleksandr Lukashenko met with Governor of Russia's Tula"
+    " Oblast Dmitry Milyaev in Minsk on 21 February. Trade reached $700 million.</p>",
+    published=T0 - timedelta(hours=1),
+)
+
+
+async def test_a_russian_and_an_english_telling_join_one_cluster(env, feed_server):
+    feed_server.add("/ru", rss([RU_STORY], title="БЕЛТА"))
+    feed_server.add("/en", rss([EN_STORY, EN_OTHER], title="BelTA English"))
+    for path in ("/ru", "/en"):
+        await env.feeds.add(feed_server.url(path), now=T0)
+        await env.poll(feed_server.url(path))
+    rows = await env.db.fetchall(
+        "SELECT url, language, cluster_id, id, evidence FROM articles ORDER BY id"
+    )
+    by_url = {r[0]: r for r in rows}
+    ru, en, other = (by_url[i.link] for i in (RU_STORY, EN_STORY, EN_OTHER))
+    assert (ru[1], en[1], other[1]) == ("ru", "en", "en")
+    assert en[2] == ru[2] == ru[3]  # the English telling joined the Russian story
+    assert other[2] == other[3]  # a story of its own
+    assert "d:02-21" in ru[4].split() and "n:1200000000" in en[4].split()
