@@ -25,13 +25,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# Mutation testing (slow, not part of `make test` or CI): MODULE=bot.digests.render limits the run to one
-# module's mutants, e.g. `make mutate MODULE=storage.outbox`; results stay in mutants/.
+# Mutation testing (slow, not part of `make test` or CI): every promise module in turn, each with
+# its focused tests (tests/mutation.py); MODULE=storage.outbox runs one. Verdicts stay in mutants/.
 MODULE ?=
 mutate: $(STAMP)
-	$(BIN)/python -m pip install --quiet 'mutmut>=3.3,<4'
-	$(BIN)/mutmut run $(if $(MODULE),"$(MODULE).*")
-	$(BIN)/mutmut results
+	$(BIN)/python -m pip install --quiet 'mutmut>=3.8,<4'
+	$(BIN)/python tests/mutation.py $(MODULE)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache mutants .hypothesis

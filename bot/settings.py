@@ -11,7 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class StartupError(RuntimeError):
-    """An operator mistake found at startup; its message is the one line to print."""
+    """An operator mistake that stops `run` (found at startup, or a 409 Conflict while polling:
+    another process with the same token); its message is the one line to print."""
 
 
 class Settings(BaseSettings):

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.exceptions import (
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import User
 from aiogram.utils.token import TokenValidationError, validate_token
 
@@ -136,6 +148,8 @@ async def _run(settings: Settings, bot: Bot, me: User) -> int:
             now=utc_now(),
             tick_seconds=settings.scheduler_tick_seconds,
         )
+        conflicts = PollingConflicts(stop=dp.stop_polling)
+        bot.session.middleware(conflicts)
         try:
             log.info("starting @%s: %d feeds", me.username, await core.feeds.count())
             await set_commands(bot)
@@ -147,7 +161,76 @@ async def _run(settings: Settings, bot: Bot, me: User) -> int:
                 scheduler.shutdown(wait=False)
             await admin.broadcaster.aclose()
             await sender.stop()
+    if conflicts.verdict is not None:
+        raise StartupError(conflicts.verdict)
     return 0
+
+
+class PollingConflicts(BaseRequestMiddleware):
+    """A 409 Conflict from getUpdates, seen on the bot's session, ends `run` in one line.
+
+    Telegram answers 409 when something else takes this token's updates: another process polling
+    (each new getUpdates ends the other's pending one, so both keep getting 409s) or a webhook.
+    aiogram's polling loop would log the error and retry forever while the two processes share the
+    updates at random, so the conflict is handled here: a single 409 can be the echo of a
+    restart (the previous process's long poll still open at Telegram) and is waited out;
+    `LIMIT` of them within `WINDOW` seconds is another poller, and a webhook is final at once.
+    Then polling stops — the sender finishes what is in flight, as on SIGTERM — and `verdict`
+    says what to check.
+    """
+
+    LIMIT = 3
+    WINDOW = 60.0  # seconds; two pollers collide every few seconds (aiogram backs off ≤ 5 s)
+    PAUSES = (1.0, 2.0)  # seconds before polling again after the first and second 409
+
+    def __init__(self, stop: Callable[[], Awaitable[None]]) -> None:
+        self._stop = stop
+        self._seen: deque[float] = deque()
+        self._stopping: asyncio.Task[None] | None = None
+        self.verdict: str | None = None
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        if not isinstance(method, GetUpdates):
+            return await make_request(bot, method)
+        if self.verdict is not None:
+            await asyncio.Event().wait()  # stopping: never poll again (cancelled by the stop)
+        try:
+            return await make_request(bot, method)
+        except TelegramConflictError as exc:
+            return await self._conflict(exc.message)
+
+    async def _conflict(self, description: str) -> list[Any]:
+        now = time.monotonic()
+        self._seen.append(now)
+        while self._seen and now - self._seen[0] > self.WINDOW:
+            self._seen.popleft()
+        if "webhook" in description.lower():
+            self._give_up(
+                "Telegram refuses getUpdates (409 Conflict) because a webhook is set for this "
+                "BOT_TOKEN; if nothing else should receive this bot's updates, remove it "
+                "(Bot API method deleteWebhook) and start again"
+            )
+        elif len(self._seen) >= self.LIMIT:
+            self._give_up(
+                f"Telegram answered getUpdates with 409 Conflict {len(self._seen)} times within "
+                f"{self.WINDOW:.0f} s: another process is polling with this BOT_TOKEN (a second "
+                "`run`, maybe on another machine); stop it, or give this bot a token of its own"
+            )
+        else:
+            pause = self.PAUSES[min(len(self._seen), len(self.PAUSES)) - 1]
+            log.info("getUpdates: 409 Conflict (%s); polling again in %.0f s", description, pause)
+            await asyncio.sleep(pause)
+        return []  # no updates: aiogram's loop polls again (or is being stopped)
+
+    def _give_up(self, verdict: str) -> None:
+        self.verdict = verdict
+        # stop_polling waits for the polling task, which is this very call: start it aside
+        self._stopping = asyncio.get_running_loop().create_task(self._stop())
 
 
 @dataclass(slots=True)

@@ -137,3 +137,43 @@ async def test_telegram_mistakes_are_one_line_each(tmp_path, bot_api, case, word
     assert TOKEN not in line  # the secret is never printed
     assert bot_api.calls("getMe") == ([{}] if case == "refused token" else [])
     assert not env.db_path.exists()  # nothing touched the database
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("409", ("409 Conflict", "3 times", "another process is polling", "BOT_TOKEN", "stop it")),
+        ("409_webhook", ("409 Conflict", "webhook is set", "deleteWebhook")),
+    ],
+)
+async def test_polling_conflict_stops_run_in_one_line(tmp_path, bot_api, kind, words):
+    """Another poller with this token (or a webhook) takes the updates: `run` says so and exits,
+    after three 409s for a poller (one can be a restart's echo), at the first for a webhook."""
+    env = make_env(tmp_path, BOT_TOKEN=TOKEN, TELEGRAM_API_URL=bot_api.base_url)
+    bot_api.fail_next("getUpdates", kind, times=1000)
+    result = await cli(env, "run", timeout=SLOW)
+    assert result.code != 0, result
+    line = one_line(result.err + result.out)  # no traceback, no aiogram retry log
+    assert line.startswith("error: "), line
+    for word in words:
+        assert word in line, line
+    assert TOKEN not in line
+    assert bot_api.long_polls == (3 if kind == "409" else 1)  # gave up, did not spin
+
+
+async def test_one_409_is_waited_out_and_the_bot_answers(tmp_path, bot_api):
+    """A single 409 (the previous process's poll still open at Telegram after a restart) is no
+    reason to stop: polling resumes, a /start is answered exactly once, nothing is logged."""
+    env = make_env(tmp_path, BOT_TOKEN=TOKEN, TELEGRAM_API_URL=bot_api.base_url)
+    bot_api.fail_next("getUpdates", "409")
+    child = await started(env, bot_api)
+    try:
+        await eventually(lambda: bot_api.long_polls >= 2 or child.exited(), "a second poll", SLOW)
+        assert not child.exited(), child.output()
+        bot_api.push_message(USER, USER, "/start", language_code="en")
+        await eventually(lambda: bot_api.sent(USER), "the reply to /start", SLOW)
+        assert await child.terminate(SLOW) == 0, child.output()
+        assert len(bot_api.sent(USER)) == 1
+        assert "Conflict" not in child.output() and "Traceback" not in child.output()
+    finally:
+        await child.kill()

@@ -8,9 +8,9 @@ Usage::
         sent = await server.wait_sent(42, 1)       # sendMessage params sent to chat 42
 
 `fail_next(method, kind, chat_id=None, times=1, retry_after=1)` makes the next matching calls
-fail with Telegram's real error shapes (kinds: 429, 401, 403, 400, 500, migrate), or fail on the
-wire: `drop` closes the connection without sending, `accept_drop` sends (the message is
-delivered to the chat) and then loses the reply, `hang` never answers (held until the client
+fail with Telegram's real error shapes (kinds: 429, 401, 403, 400, 500, migrate; for getUpdates
+also 409 — another process polls with the token — and 409_webhook), or fail on the wire: `drop`
+closes the connection without sending, `accept_drop` sends (the message is delivered to the chat) and then loses the reply, `hang` never answers (held until the client
 gives up, the server closes, or `release_hung()`). Every request records `received_at` and
 `answered_at` (time.monotonic()), so tests can check waits: `assert_retries_waited()` (no
 retry before `retry_after`) and `assert_global_pauses()` (nothing sent to anyone during a
@@ -147,6 +147,8 @@ class FakeBotAPI:
         """The next `times` calls of `method` (to `chat_id`, if given) fail as `kind`."""
         if kind not in {*obj.ERRORS, *WIRE_KINDS}:
             raise ValueError(f"unknown failure kind {kind!r}")
+        if method == "getUpdates" and kind in WIRE_KINDS:
+            raise ValueError("getUpdates fails with API errors only (e.g. 409), not on the wire")
         if kind == "migrate" and migrate_to is None:
             migrate_to = -(10**12) - abs(chat_id or 1)
         self._failures.append(
@@ -413,6 +415,11 @@ class FakeBotAPI:
         return None
 
     async def _get_updates(self, params: dict[str, Any]) -> web.Response:
+        failure = self._take_failure("getUpdates", None)
+        if failure is not None:
+            status, body = obj.error_body(failure.kind, retry_after=failure.retry_after,
+                                          description=failure.description)  # fmt: skip
+            return web.json_response(body, status=status)
         offset = int(params.get("offset") or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         timeout = float(params.get("timeout") or 0)

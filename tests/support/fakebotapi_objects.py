@@ -57,6 +57,17 @@ ERRORS: dict[str, tuple[int, str]] = {
     "400": (400, "Bad Request: chat not found"),
     "500": (500, "Internal Server Error"),
     "migrate": (400, "Bad Request: group chat was upgraded to a supergroup chat"),
+    # getUpdates while another process polls with the same token (its request ended ours)
+    "409": (
+        409,
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+        "is running",
+    ),
+    "409_webhook": (
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+        "delete the webhook first",
+    ),
 }
 
 
