@@ -65,7 +65,7 @@ async def on_opml_file(
         return
     known = {f.url for f in await feeds.list()}
     fresh = [f for f in parsed.feeds if f.url not in known]
-    status = await message.answer(t(lang, "admin.opml_reading", total=len(fresh)))
+    status = await message.answer(t(lang, "admin.opml_reading", count=len(fresh)))
     progress = _Progress(status, lang, len(fresh))
     failures: list[tuple[str, str]] = list(parsed.skipped)
     slots = asyncio.Semaphore(CHECKS_AT_ONCE)
