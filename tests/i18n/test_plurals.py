@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.texts import LANGUAGES, catalog, t
+from bot.i18n.catalog import LANGUAGES, catalog, t
 
 
 @pytest.mark.parametrize(
