@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.migrations import apply_migrations
+from storage.migrations import upgrade_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,15 @@ class Database:
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=5000")
             await conn.execute("PRAGMA synchronous=NORMAL")
+            # the schema through Alembic, on its own short-lived connection (WAL lets both be open)
+            try:
+                await asyncio.to_thread(upgrade_sqlite, self.path)
+            except Exception as exc:  # SQLAlchemy wraps the driver's error in its own
+                orig = getattr(exc, "orig", None)
+                if isinstance(orig, sqlite3.DatabaseError):
+                    raise orig from None
+                raise
             self._conn = conn
-            await apply_migrations(self)
         except sqlite3.DatabaseError as exc:  # damaged inside although its header is SQLite's
             self._conn = None
             await conn.close()

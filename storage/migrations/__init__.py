@@ -1,70 +1,181 @@
-"""Schema migrations on `PRAGMA user_version`: numbered `NNNN_name.sql` files, one transaction each."""
+"""Schema migrations: one Alembic history (`versions/NNNN_name.py`) for SQLite and PostgreSQL.
+
+Revisions are numbered "0001", "0002", … and only go up. On SQLite `PRAGMA user_version` mirrors
+the number (backups and older tools read it), and a database written by a release from before
+Alembic — user_version N, no alembic_version table — is stamped at revision N and upgraded in
+place. A database at a revision this code does not know was written by a newer diplodigest:
+it is refused, untouched.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
-import re
 import sqlite3
-from importlib import resources
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from storage.db import Database
+if TYPE_CHECKING:  # imported when a migration actually runs: a start with nothing to do skips them
+    import sqlalchemy as sa
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+HERE = Path(__file__).resolve().parent
 
 
 class NewerDatabaseError(RuntimeError):
     """The database was written by a newer diplodigest; refuse rather than corrupt it."""
 
 
-def available_migrations() -> list[tuple[int, str, str]]:
-    found = []
-    for entry in resources.files(__package__).iterdir():
-        match = _NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise RuntimeError(f"migration numbers must run 1..N without gaps, got {numbers}")
-    return found
+def _config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config())
+
+
+@functools.cache
+def _revisions() -> tuple[str, ...]:
+    return tuple(rev.revision for rev in reversed(list(_script().walk_revisions())))
+
+
+def revisions() -> list[str]:
+    """Every revision, oldest first ("0001", "0002", …)."""
+    return list(_revisions())
 
 
 def latest_version() -> int:
-    return len(available_migrations())
+    return int(_script().get_current_head() or 0)
 
 
-async def apply_migrations(db: Database) -> int:
-    migrations = available_migrations()
-    current = await db.fetchval("PRAGMA user_version")
-    if current > len(migrations):
+def record_sqlite_version(*, ctx: MigrationContext, step: Any, **_: Any) -> None:
+    """After each revision, inside its transaction: SQLite's user_version follows it."""
+    if ctx.dialect.name == "sqlite" and step.up_revision_id:
+        ctx.connection.exec_driver_sql(f"PRAGMA user_version = {int(step.up_revision_id):d}")
+
+
+def current_revision(connection: sa.Connection) -> str | None:
+    """The database's revision; for a SQLite file from before Alembic, its user_version."""
+    from alembic.runtime.migration import MigrationContext
+
+    current = MigrationContext.configure(connection).get_current_revision()
+    if connection.dialect.name == "sqlite":
+        legacy = connection.exec_driver_sql("PRAGMA user_version").scalar() or 0
+        connection.rollback()
+        # user_version runs ahead of alembic_version only in a file a newer release wrote
+        if legacy and (current is None or (current.isdigit() and legacy > int(current))):
+            return f"{legacy:04d}"
+    return current
+
+
+def upgrade(connection: sa.Connection, where: str) -> int:
+    """Bring the schema behind `connection` to the newest revision; returns its number.
+
+    `where` names the database in the refusal (a path, or a URL without its password).
+    """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    known = revisions()
+    current = current_revision(connection)
+    if current is not None and current not in known:
         raise NewerDatabaseError(
-            f"{db.path} has schema version {current}, this diplodigest knows up to "
-            f"{len(migrations)}; upgrade diplodigest instead of opening it with an older one"
+            f"{where} has schema version {int(current) if current.isdigit() else current}, "
+            f"this diplodigest knows up to {len(known)}; upgrade diplodigest instead of opening "
+            "it with an older one"
         )
-    for number, name, sql in migrations[current:]:
-        log.info("applying migration %s", name)
-        async with db.transaction() as conn:
-            # executescript would COMMIT on its own; run statements one by one inside ours.
-            for statement in _split_statements(sql):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {number:d}")
-    return len(migrations)
+    config = _config(connection)
+    recorded = MigrationContext.configure(connection).get_current_revision()
+    connection.rollback()
+    if current is not None and recorded is None:
+        command.stamp(config, current)  # a SQLite file from before Alembic: its user_version
+        connection.commit()
+    if current != known[-1]:
+        log.info("upgrading the schema of %s from %s to %s", where, current, known[-1])
+        command.upgrade(config, "head")
+    connection.commit()
+    return int(known[-1])
 
 
-def _split_statements(sql: str) -> list[str]:
-    """Whole statements (triggers included), using SQLite's own notion of a complete statement."""
-    statements, buf = [], ""
-    for line in sql.splitlines(keepends=True):
-        if not buf and (not line.strip() or line.lstrip().startswith("--")):
-            continue
-        buf += line
-        if sqlite3.complete_statement(buf):
-            statements.append(buf.strip())
-            buf = ""
-    if buf.strip():
-        raise RuntimeError(f"incomplete SQL statement in migration: {buf[:80]!r}")
-    return statements
+def sqlite_engine(path: Path | str) -> sa.Engine:
+    """A short-lived engine for migrating one SQLite file, with real transactions around DDL.
+
+    Python's sqlite3 module would commit before each DDL statement on its own; this is
+    SQLAlchemy's documented recipe for handing transaction control to SQLAlchemy instead.
+    """
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.pool.NullPool)
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA busy_timeout=5000")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _head_number() -> int:
+    """The newest revision's number, read off the file names (no Alembic import needed)."""
+    return max(int(p.name[:4]) for p in (HERE / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _up_to_date(path: Path | str) -> bool:
+    """True when the file is already at the newest revision, by both records."""
+    conn = sqlite3.connect(path)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            recorded = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        except sqlite3.OperationalError:
+            return False
+        head = _head_number()
+        return version == head and recorded == [(f"{head:04d}",)]
+    finally:
+        conn.close()
+
+
+def upgrade_sqlite(path: Path | str) -> int:
+    if _up_to_date(path):
+        return _head_number()
+    engine = sqlite_engine(path)
+    try:
+        with engine.connect() as connection:
+            return upgrade(connection, str(path))
+    finally:
+        engine.dispose()
+
+
+def _safe(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+async def upgrade_url(url: str) -> int:
+    """Migrate the PostgreSQL (or SQLite) database behind a SQLAlchemy async URL."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(upgrade, _safe(url))
+    finally:
+        await engine.dispose()

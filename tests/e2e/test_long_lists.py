@@ -15,13 +15,13 @@ from bot.digests.render import TELEGRAM_LIMIT, pack, telegram_length
 from bot.domain import FEED_TITLE_LIMIT, cap_title
 from storage.db import Database
 from storage.feeds import FeedRepo
-from storage.migrations import available_migrations
 from storage.timefmt import to_db
 from tests.e2e.test_e2e_reading import USER, add_article, services
 from tests.ingest.test_ingest import Env
 from tests.support.adminharness import ADMIN, running_admin_bot
 from tests.support.botharness import NOW, running_bot
 from tests.support.feedgen import Item, rss
+from tests.support.legacy_schema import build_legacy, legacy_scripts
 
 HUGE = "Ж" * 4990 + " 🇷🇺 end"  # Cyrillic and a flag: UTF-16 units differ from characters
 
@@ -77,12 +77,9 @@ def classifier():
 
 async def test_migration_caps_titles_stored_before_the_cap(tmp_path):
     path = tmp_path / "old.sqlite3"
-    migrations = available_migrations()
-    number = next(n for n, name, _ in migrations if name.endswith("_feed_titles.sql"))
-    with sqlite3.connect(path) as conn:  # the schema as the previous release left it
-        for n, _, sql in migrations[: number - 1]:
-            conn.executescript(sql)
-            conn.execute(f"PRAGMA user_version = {n}")
+    number = next(n for n, name, _ in legacy_scripts() if name.endswith("_feed_titles.sql"))
+    build_legacy(path, upto=number - 1)  # the schema as the release before the cap left it
+    with sqlite3.connect(path) as conn:
         conn.execute(
             "INSERT INTO feeds (url, title, custom_title, created_at, next_poll_at)"
             " VALUES ('https://a/', ?, ?, ?, ?), ('https://b/', 'Short', NULL, ?, ?)",

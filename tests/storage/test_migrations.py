@@ -1,0 +1,150 @@
+"""One migration history for both engines: Alembic builds the schema the SQL files of earlier
+releases built, a file from such a release upgrades in place with nothing lost, a newer schema is
+refused untouched, and the same history runs on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from storage.db import Database
+from storage.migrations import NewerDatabaseError, latest_version, revisions, upgrade_url
+from tests.support.legacy_schema import build_legacy, legacy_scripts
+
+
+def _default(value: str | None) -> str | None:
+    return None if value is None else value.strip("()").replace('"', "'")
+
+
+def sqlite_schema(path: Path) -> dict:
+    """What the application depends on: columns (type, NOT NULL off the key, default, key),
+    indexes (unique, columns, partial), foreign keys with their actions, WITHOUT ROWID."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name NOT LIKE 'article_search_%' AND name != 'alembic_version' ORDER BY name")]
+        schema = {}
+        for table in tables:
+            sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+            columns = {
+                name: (ctype.upper(), bool(notnull) and not pk, _default(dflt), pk)
+                for _, name, ctype, notnull, dflt, pk in conn.execute(f"PRAGMA table_info({table})")
+            }
+            indexes = {}
+            for _, name, unique, origin, partial in conn.execute(f"PRAGMA index_list({table})"):
+                cols = [r[2] for r in conn.execute(f"PRAGMA index_info({name})")]
+                key = name if origin == "c" else (origin, tuple(cols))
+                indexes[key] = (bool(unique), tuple(cols), bool(partial))
+            fks = sorted((r[2], r[3], r[4], r[5], r[6])
+                         for r in conn.execute(f"PRAGMA foreign_key_list({table})"))
+            schema[table] = {"columns": columns, "indexes": indexes, "fks": fks,
+                             "rowid": "WITHOUT ROWID" not in sql.upper(),
+                             "virtual": sql.upper().startswith("CREATE VIRTUAL")}
+        return schema
+    finally:
+        conn.close()
+
+
+async def test_alembic_builds_the_schema_the_sql_files_built(tmp_path):
+    build_legacy(tmp_path / "legacy.sqlite3", upto=len(legacy_scripts()))
+    async with Database(tmp_path / "alembic.sqlite3"):
+        pass
+    legacy = sqlite_schema(tmp_path / "legacy.sqlite3")
+    built = sqlite_schema(tmp_path / "alembic.sqlite3")
+    assert built.keys() == legacy.keys()
+    for table in legacy:
+        assert built[table] == legacy[table], table
+
+
+def test_the_history_is_numbered_without_gaps():
+    assert revisions() == [f"{n:04d}" for n in range(1, len(revisions()) + 1)]
+    assert latest_version() == len(revisions())
+    assert latest_version() >= len(legacy_scripts())  # every step of the SQL files is in it
+
+
+@pytest.mark.parametrize("upto", range(1, len(legacy_scripts()) + 1))
+async def test_a_database_from_before_alembic_upgrades_in_place(tmp_path, upto):
+    path = tmp_path / "old.sqlite3"
+    build_legacy(path, upto)
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO feeds (url, title, created_at) VALUES ('https://a.example/', ?,"
+                     " '2025-01-01T00:00:00+00:00')", ("T" * 300,))
+        conn.execute("INSERT INTO articles (feed_id, key, url, title, source, published_at,"
+                     " fetched_at) VALUES (1, 'k', 'https://a.example/1', 'Заголовок', 'A',"
+                     " '2025-01-01T00:00:00+00:00', '2025-01-01T00:00:00+00:00')")
+        if upto >= 2:
+            conn.execute("INSERT INTO chats (id, type, timezone, created_at, updated_at) VALUES"
+                         " (-1001234567890, 'supergroup', 'Asia/Dushanbe', 'x', 'x')")
+    async with Database(path) as db:
+        assert await db.fetchval("PRAGMA user_version") == latest_version()
+        assert await db.fetchval("SELECT version_num FROM alembic_version") == revisions()[-1]
+        assert await db.fetchval("SELECT title FROM articles WHERE key = 'k'") == "Заголовок"
+        title = await db.fetchval("SELECT title FROM feeds")
+        if upto < 7:  # 0007 ran on the rows stored before it
+            assert len(title) == 200 and title.endswith("…")
+        else:
+            assert title == "T" * 300
+        if upto >= 2:
+            chat = await db.fetchone("SELECT * FROM chats")
+            assert chat["id"] == -1001234567890 and chat["digest_format"] == "compact"
+    async with Database(path) as db:  # a second start changes nothing
+        assert await db.fetchval("SELECT count(*) FROM articles") == 1
+
+
+@pytest.mark.parametrize("how", ["user_version", "alembic_version"])
+async def test_a_newer_schema_is_refused_untouched(tmp_path, how):
+    path = tmp_path / "new.sqlite3"
+    async with Database(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        if how == "user_version":
+            conn.execute("PRAGMA user_version = 999")
+        else:
+            conn.execute("UPDATE alembic_version SET version_num = '0999'")
+    before = path.read_bytes()
+    with pytest.raises(NewerDatabaseError, match=r"999.*upgrade diplodigest"):
+        async with Database(path):
+            pass
+    assert path.read_bytes() == before
+
+
+async def test_the_same_history_runs_on_postgresql(postgres_cluster):
+    url = postgres_cluster.create_database("migrations").replace(
+        "postgresql://", "postgresql+asyncpg://")
+    assert await upgrade_url(url) == latest_version()
+    assert await upgrade_url(url) == latest_version()  # again: nothing to do
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+            chat_id = await conn.run_sync(
+                lambda c: {col["name"]: col for col in sa.inspect(c).get_columns("chats")}["id"])
+            mode = await conn.scalar(sa.text("SELECT value FROM access_settings"))
+            await conn.execute(sa.text(
+                "INSERT INTO chats (id, type, timezone, created_at, updated_at)"
+                " VALUES (-1001234567890, 'channel', 'UTC', 'x', 'x')"))
+            await conn.execute(sa.text(
+                "INSERT INTO article_search (rowid, terms) VALUES (1, 'права человек снг')"))
+            found = await conn.scalar(sa.text(
+                "SELECT rowid FROM article_search WHERE document @@ to_tsquery('simple', 'снг')"))
+    finally:
+        await engine.dispose()
+    sqlite_tables = set(sqlite_schema_tables())
+    assert names - {"alembic_version"} == sqlite_tables
+    assert isinstance(chat_id["type"], sa.BigInteger)  # Telegram ids pass 2^31
+    assert mode == "open" and found == 1
+
+
+def sqlite_schema_tables() -> list[str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.sqlite3"
+        build_legacy(path, upto=len(legacy_scripts()))
+        return list(sqlite_schema(path))
