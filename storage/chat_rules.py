@@ -7,11 +7,13 @@ writes and reads it); this module only keeps them.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from storage.db import Database
+from storage.errors import ConflictError
 from storage.timefmt import to_db
 
 _CHUNK = 500  # ids per query: well under SQLite's bound-parameter limit
@@ -77,7 +79,7 @@ class RuleRepo:
         self, chat_id: int, text: str, spec: str, *, by: int | None, now: datetime
     ) -> StoredRule:
         """Save a rule (the same text twice is one rule). Raises TooManyRulesError at the limit
-        and sqlite3.IntegrityError if the chat is not subscribed."""
+        and ConflictError if the chat is not subscribed."""
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "SELECT id FROM chat_rules WHERE chat_id = ? AND text = ?", (chat_id, text)
@@ -91,12 +93,15 @@ class RuleRepo:
                 count = (await cur.fetchone())[0]
             if count >= MAX_RULES:
                 raise TooManyRulesError(chat_id)
-            async with conn.execute(
-                "INSERT INTO chat_rules (chat_id, text, spec, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (chat_id, text, spec, by, to_db(now)),
-            ) as cur:
-                rule_id = cur.lastrowid
+            try:
+                async with conn.execute(
+                    "INSERT INTO chat_rules (chat_id, text, spec, created_by, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (chat_id, text, spec, by, to_db(now)),
+                ) as cur:
+                    rule_id = cur.lastrowid
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(f"chat {chat_id} is not subscribed") from exc
         return StoredRule(int(rule_id or 0), chat_id, text, spec)
 
     async def delete(self, chat_id: int, rule_id: int) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
 from storage.db import Database
+from storage.errors import ConflictError
 from storage.timefmt import to_db
 
 DEFAULT_ROUTE = "*"  # the thread for items whose topics have no route of their own
@@ -41,14 +43,17 @@ class ChatRouting:
     async def set_route(
         self, chat_id: int, topic: str, thread_id: int, *, by: int | None, now: datetime
     ) -> None:
-        """Raises sqlite3.IntegrityError if the chat is not subscribed (no chats row)."""
-        await self.db.execute(
-            "INSERT INTO chat_routes (chat_id, topic, thread_id, set_by, updated_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id, topic) DO UPDATE SET"
-            " thread_id = excluded.thread_id, set_by = excluded.set_by,"
-            " updated_at = excluded.updated_at",
-            (chat_id, topic, thread_id, by, to_db(now)),
-        )
+        """Raises ConflictError if the chat is not subscribed (no chats row)."""
+        try:
+            await self.db.execute(
+                "INSERT INTO chat_routes (chat_id, topic, thread_id, set_by, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id, topic) DO UPDATE SET"
+                " thread_id = excluded.thread_id, set_by = excluded.set_by,"
+                " updated_at = excluded.updated_at",
+                (chat_id, topic, thread_id, by, to_db(now)),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError(f"chat {chat_id} is not subscribed") from exc
 
     async def remove_route(self, chat_id: int, topic: str) -> bool:
         async with (

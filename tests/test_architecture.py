@@ -115,6 +115,15 @@ def test_every_package_says_what_enters_and_leaves_it():
         assert doc, f"{init.relative_to(ROOT)} has no docstring"
 
 
+@pytest.mark.parametrize("path", CODE, ids=lambda p: module_of(p))
+def test_only_storage_speaks_to_the_database_driver(path):
+    module = module_of(path)
+    if _under(module, ("storage",)):
+        return  # callers catch storage.errors, never sqlite3's
+    bad = {n for n in imports_of(path) if _under(n, ("sqlite3", "aiosqlite"))}
+    assert not bad, f"{module} imports {bad}"
+
+
 def test_handlers_hold_no_sql():
     for path in (ROOT / "handlers").rglob("*.py"):
         text = path.read_text(encoding="utf-8")

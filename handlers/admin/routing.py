@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
@@ -15,6 +14,7 @@ from aiogram.types import Message
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.filters import CanConfigure
+from storage.errors import ConflictError
 from storage.routing import DEFAULT_ROUTE, ChatRouting
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ async def cmd_route(
     user_id = message.from_user.id if message.from_user else None
     try:
         await routing.set_route(message.chat.id, topic, thread, by=user_id, now=clock())
-    except sqlite3.IntegrityError:  # no subscription row for this chat yet
+    except ConflictError:  # no subscription row for this chat yet
         await message.reply(t(lang, "admin.route_not_subscribed"))
         return
     log.info("chat %s routes %s to thread %s", message.chat.id, topic, thread)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +10,10 @@ from storage.access import AccessRepo
 from storage.alertlog import AlertLog, DraftRepo
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepo
+from storage.chat_rules import RuleRepo
 from storage.chats import ChatRepo
 from storage.db import Database
+from storage.errors import ConflictError
 from storage.routing import ChatRouting
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -121,7 +122,7 @@ async def test_drafts_taken_once(db):
 
 async def test_routes_need_a_subscribed_chat(db):
     routing = ChatRouting(db)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(ConflictError):
         await routing.set_route(-1001, "cis", 7, by=1, now=NOW)
     await _chat(db, -1001)
     await routing.set_route(-1001, "cis", 7, by=1, now=NOW)
@@ -152,3 +153,12 @@ async def test_broadcast_enqueues_active_unbanned_chats(db):
     assert [tuple(r) for r in rows] == [(1, "hi"), (4, "hi"), (1, "again"), (4, "again")]
     await db.execute("UPDATE outbox SET status = 'sent'")
     assert (await repo.tally(second)).done
+
+
+async def test_a_rule_needs_a_subscribed_chat(db):
+    rules = RuleRepo(db)
+    with pytest.raises(ConflictError) as caught:
+        await rules.add(-1002, "war", "{}", by=1, now=NOW)
+    assert caught.value.__cause__ is not None  # the driver's error stays visible as the cause
+    await _chat(db, -1002)
+    assert (await rules.add(-1002, "war", "{}", by=1, now=NOW)).text == "war"
