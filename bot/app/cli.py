@@ -7,10 +7,12 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from bot.app.core import build_digest_service, open_core, utc_now
 from bot.domain import Article, Feed
 from bot.ingest.fetch import FetchError, check_feed_url
+from bot.ingest.netguard import AddressPolicy, AddressRefused, check_host
 from bot.settings import Settings
 from storage.feeds import FeedExistsError
 
@@ -48,6 +50,12 @@ async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
             print(f"error: {exc.message}", file=sys.stderr)
             return 2
         if args.feeds_command == "add":
+            policy = AddressPolicy(allow_private=settings.feeds_allow_private)
+            try:
+                await check_host(policy, urlsplit(url).hostname or "", urlsplit(url).port or 0)
+            except AddressRefused as exc:  # FEEDS_ALLOW_PRIVATE=0: the poller would refuse it too
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
             try:
                 feed = await core.feeds.add(url, now=utc_now(), title=args.title)
             except FeedExistsError:

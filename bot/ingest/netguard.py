@@ -137,3 +137,26 @@ class GuardedResolver(AbstractResolver):
 
     async def close(self) -> None:
         await self._inner.close()
+
+
+async def check_host(policy: AddressPolicy, host: str, port: int = 0) -> None:
+    """Raise AddressRefused if `host` is, or resolves to, an address the policy refuses.
+
+    For storing a URL without fetching it (the CLI's `feeds add`): the same policy the fetcher's
+    resolver applies at connect time. A name that does not resolve now is not refused here; the
+    poller's fetch reports it.
+    """
+    ip = parse_ip(host.strip("[]"))
+    if ip is not None:
+        check_address(policy, host, ip)
+        return
+    if policy.allow_private:
+        return
+    try:
+        results = await ThreadedResolver().resolve(host, port, socket.AF_UNSPEC)
+    except OSError:
+        return
+    for result in results:
+        resolved = parse_ip(result["host"])
+        if resolved is not None:
+            check_address(policy, host, resolved)

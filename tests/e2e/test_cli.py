@@ -72,6 +72,29 @@ async def test_feeds_add_list_remove(tmp_path, feed_server):
     assert missing.code == 1 and "no such feed" in missing.err
 
 
+async def test_feeds_add_refuses_private_hosts_unless_allowed(tmp_path, feed_server):
+    """FEEDS_ALLOW_PRIVATE=0: the CLI refuses what the poller would refuse, in one line, exit 2."""
+    env = make_env(tmp_path).with_vars(FEEDS_ALLOW_PRIVATE="0")
+    for url in [
+        feed_server.url("/khovar.xml"),  # 127.0.0.1
+        "http://localhost:8080/feed.xml",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/rss",
+        "http://[::1]/rss",
+    ]:
+        refused = await cli(env, "feeds", "add", url)
+        assert refused.code == 2, (url, refused)
+        assert len(refused.err.splitlines()) == 1, refused.err
+        assert refused.err.startswith("error: refused:") and "address" in refused.err, refused.err
+    listed = await cli(env, "feeds", "list")
+    assert listed.out.startswith("no feeds yet"), listed.out
+
+    allowed = await cli(
+        env.with_vars(FEEDS_ALLOW_PRIVATE="1"), "feeds", "add", feed_server.url("/khovar.xml")
+    )
+    assert allowed.code == 0, allowed.err
+
+
 async def test_poll_reports_each_feed_then_known(env, feed_server):
     first = await cli(env, "poll")
     assert first.code == 0, first.err
