@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings
 
 from tests.support.fakebotapi import FakeBotAPI
 from tests.support.feedserver import FeedServer
+from tests.support.postgres import Cluster, PostgresUnavailable, required
 
 # Property tests: "ci" (the default, used by `make test` and CI) is deterministic and quick:
 # the same examples every run, no example database. HYPOTHESIS_PROFILE=explore searches
@@ -50,3 +51,22 @@ async def bot(server: FakeBotAPI):
     bot = server.make_bot()
     yield bot
     await bot.session.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL cluster for the whole run (tests/support/postgres.py).
+
+    Skipped, with the reason, on a machine without PostgreSQL; CI sets
+    DIPLODIGEST_REQUIRE_POSTGRES=1, and there a missing server fails instead.
+    """
+    try:
+        cluster = Cluster.start()
+    except PostgresUnavailable as exc:
+        if required():
+            pytest.fail(f"PostgreSQL is required here: {exc}")
+        pytest.skip(f"no PostgreSQL on this machine: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
