@@ -34,13 +34,20 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, ge=7)
     scheduler_tick_seconds: int = Field(default=60, ge=1, le=3600)
     log_level: str = "INFO"
+    telegram_mode: str = "polling"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1:8080"
 
     @field_validator("bot_token", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("admin_chat_id", "topics_catalog_path", "sources_path", mode="before")
+    @field_validator(
+        "admin_chat_id", "topics_catalog_path", "sources_path", "webhook_url", "webhook_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

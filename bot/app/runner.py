@@ -30,6 +30,7 @@ from aiogram.utils.token import TokenValidationError, validate_token
 from bot.admin.alerts import Alerts
 from bot.app.core import Core, build_digest_service, open_core, utc_now
 from bot.app.jobs import build_scheduler
+from bot.app.webhook import WebhookConfig, serve_webhook, telegram_mode, webhook_config
 from bot.delivery.broadcast import Broadcaster
 from bot.delivery.sender import Sender
 from bot.digests.preview import print_offline_preview
@@ -85,12 +86,14 @@ async def run_bot(settings: Settings) -> int:
             "BOT_TOKEN is not a Telegram bot token (expected digits:letters, like "
             "123456789:AAE...); check .env or the environment, copy it again from @BotFather"
         ) from None
+    mode = telegram_mode(settings)
+    webhook = webhook_config(settings) if mode == "webhook" else None
     # The lock comes before anything opens the database: a second `run` touches nothing.
     with single_instance(settings.database_path):
         bot = build_bot(settings)
         try:
             me = await _check_telegram(bot, settings)
-            return await _run(settings, bot, me)
+            return await _run(settings, bot, me, webhook)
         finally:
             await bot.session.close()  # also on every early exit: no "Unclosed client session"
 
@@ -111,7 +114,7 @@ async def _check_telegram(bot: Bot, settings: Settings) -> User:
         ) from None
 
 
-async def _run(settings: Settings, bot: Bot, me: User) -> int:
+async def _run(settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | None) -> int:
     async with open_core(settings) as core:
         sender = Sender(bot, core.db, rate=settings.delivery_rate)
         digests = build_digest_service(core, on_enqueued=sender.wake)
@@ -155,7 +158,10 @@ async def _run(settings: Settings, bot: Bot, me: User) -> int:
             await set_commands(bot)
             sender.start()
             scheduler.start()
-            await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+            if webhook is not None:
+                await serve_webhook(dp, bot, webhook)
+            else:
+                await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
         finally:
             if scheduler.running:  # not yet started: shutdown() would mask the real error
                 scheduler.shutdown(wait=False)
@@ -213,7 +219,7 @@ class PollingConflicts(BaseRequestMiddleware):
             self._give_up(
                 "Telegram refuses getUpdates (409 Conflict) because a webhook is set for this "
                 "BOT_TOKEN; if nothing else should receive this bot's updates, remove it "
-                "(Bot API method deleteWebhook) and start again"
+                "(Bot API method deleteWebhook) and start again, or run with TELEGRAM_MODE=webhook"
             )
         elif len(self._seen) >= self.LIMIT:
             self._give_up(

@@ -86,6 +86,8 @@ class FakeBotAPI:
     blocked: set[int] = field(default_factory=set)
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     rich_messages: bool = True  # False: answer sendRichMessage like a server without it (404)
+    # setWebhook's url, secret_token and allowed_updates; while set, getUpdates answers 409
+    webhook: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -179,10 +181,22 @@ class FakeBotAPI:
 
     def push_message(self, chat_id: int, user_id: int, text: str, chat_type: str = "private",
                      language_code: str | None = "ru") -> dict[str, Any]:  # fmt: skip
+        return self.push_update(self._message_payload(chat_id, user_id, text, chat_type,
+                                                      language_code))  # fmt: skip
+
+    def message_update(self, chat_id: int, user_id: int, text: str, chat_type: str = "private",
+                       language_code: str | None = "ru") -> tuple[int, dict[str, Any]]:  # fmt: skip
+        """A message update not queued for getUpdates (to POST to a webhook): its next free
+        update_id and its payload; `{"update_id": id, **payload}` is the JSON Telegram posts."""
+        payload = self._message_payload(chat_id, user_id, text, chat_type, language_code)
+        return next(self._update_ids), payload
+
+    def _message_payload(self, chat_id: int, user_id: int, text: str, chat_type: str,
+                         language_code: str | None) -> dict[str, Any]:  # fmt: skip
         self.chat_types[chat_id] = chat_type
         message = self._message(chat_id, chat_type, text)
         message["from"] = obj.user(user_id, language_code=language_code)
-        return self.push_update({"message": message})
+        return {"message": message}
 
     def push_channel_post(self, chat_id: int, text: str) -> dict[str, Any]:
         self.chat_types[chat_id] = "channel"
@@ -415,6 +429,9 @@ class FakeBotAPI:
         return None
 
     async def _get_updates(self, params: dict[str, Any]) -> web.Response:
+        if self.webhook is not None:  # as Telegram: a webhook and getUpdates exclude each other
+            status, body = obj.error_body("409_webhook")
+            return web.json_response(body, status=status)
         failure = self._take_failure("getUpdates", None)
         if failure is not None:
             status, body = obj.error_body(failure.kind, retry_after=failure.retry_after,
@@ -443,6 +460,21 @@ class FakeBotAPI:
             return bad(error)
         if method == "getMe":
             return ok(obj.bot_user())
+        if method == "setWebhook":
+            if not str(p.get("url", "")).startswith("https://"):
+                return bad("Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            self.webhook = {k: p.get(k) for k in ("url", "secret_token", "allowed_updates")}
+            return ok(True)
+        if method == "deleteWebhook":
+            self.webhook = None
+            return ok(True)
+        if method == "getWebhookInfo":
+            hook = self.webhook or {}
+            info = {"url": hook.get("url") or "", "has_custom_certificate": False,
+                    "pending_update_count": 0}  # fmt: skip
+            if hook.get("allowed_updates") is not None:
+                info["allowed_updates"] = hook["allowed_updates"]
+            return ok(info)
         if method == "sendMessage":
             if error := obj.check_text(p.get("text"), p.get("parse_mode")):
                 return bad(error)
