@@ -1,5 +1,5 @@
 """Command line: `python -m bot run | poll | feeds … | articles | classify | retag | digest |
-preview | backup PATH`; `--help` describes each."""
+preview | migrate | backup PATH`; `--help` describes each."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     dig.add_argument("--chat", type=int, required=True)
     dig.add_argument("--dry-run", action="store_true", help="print it without sending (required)")
     sub.add_parser("preview", help="offline preview of a digest from the bundled sample feeds")
+    sub.add_parser("migrate", help="bring the database schema up to date and exit")
     bak = sub.add_parser(
         "backup",
         help="a consistent copy of the database, safe while the bot runs (never overwrites)",

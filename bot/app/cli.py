@@ -191,6 +191,16 @@ async def _dry_run_digest(settings: Settings, chat_id: int) -> int:
     return 0
 
 
+async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """Bring the schema up to date (the same step `run` takes on start) and exit."""
+    from storage.db import Database
+
+    async with Database(settings.database_path) as db:
+        version = await db.fetchval("PRAGMA user_version")
+    print(f"schema of {settings.database_path} is up to date: version {version}")
+    return 0
+
+
 async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 

@@ -15,6 +15,7 @@ import pytest
 from storage.chats import ChatRepo
 from storage.db import Database
 from tests.support.cli_env import SAMPLES, CliEnv, cli, make_env, with_new_item
+from tests.support.legacy_schema import build_legacy
 
 KHOVAR = (SAMPLES / "khovar.xml").read_bytes()
 SEED_TITLE = (
@@ -284,3 +285,31 @@ async def test_newer_database_is_refused_cleanly(env):
     assert "Traceback" not in result.err
     assert "999" in result.err
     assert "upgrade diplodigest" in result.err
+
+
+async def test_migrate_upgrades_an_older_file_in_place_and_exits(env):
+    from storage.migrations import latest_version
+
+    env.db_path.parent.mkdir(parents=True, exist_ok=True)
+    build_legacy(env.db_path, upto=3)
+    with sqlite3.connect(env.db_path) as conn:
+        conn.execute("INSERT INTO feeds (url, title, created_at) VALUES ('https://a.example/',"
+                     " 'Khovar', '2025-01-01T00:00:00+00:00')")
+    result = await cli(env, "migrate")
+    assert result.code == 0, result.err
+    assert f"version {latest_version()}" in result.out
+    with sqlite3.connect(env.db_path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == latest_version()
+        assert conn.execute("SELECT title FROM feeds").fetchall() == [("Khovar",)]
+    again = await cli(env, "migrate")  # nothing left to do
+    assert again.code == 0 and f"version {latest_version()}" in again.out
+
+
+async def test_migrate_refuses_a_newer_schema_in_one_line(env):
+    assert (await cli(env, "migrate")).code == 0
+    with sqlite3.connect(env.db_path) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    result = await cli(env, "migrate")
+    assert result.code == 1
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+    assert "999" in result.err and "upgrade diplodigest" in result.err
