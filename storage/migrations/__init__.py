@@ -66,18 +66,20 @@ def record_sqlite_version(*, ctx: MigrationContext, step: Any, **_: Any) -> None
         ctx.connection.exec_driver_sql(f"PRAGMA user_version = {int(step.up_revision_id):d}")
 
 
-def current_revision(connection: sa.Connection) -> str | None:
-    """The database's revision; for a SQLite file from before Alembic, its user_version."""
+def current_revision(connection: sa.Connection) -> tuple[str | None, str | None]:
+    """(the database's revision, what alembic_version records): for a SQLite file from before
+    Alembic the first is its user_version and the second None."""
     from alembic.runtime.migration import MigrationContext
 
-    current = MigrationContext.configure(connection).get_current_revision()
+    recorded = MigrationContext.configure(connection).get_current_revision()
+    current = recorded
     if connection.dialect.name == "sqlite":
         legacy = connection.exec_driver_sql("PRAGMA user_version").scalar() or 0
-        connection.rollback()
         # user_version runs ahead of alembic_version only in a file a newer release wrote
-        if legacy and (current is None or (current.isdigit() and legacy > int(current))):
-            return f"{legacy:04d}"
-    return current
+        if legacy and (recorded is None or (recorded.isdigit() and legacy > int(recorded))):
+            current = f"{legacy:04d}"
+    connection.rollback()
+    return current, recorded
 
 
 def upgrade(connection: sa.Connection, where: str) -> int:
@@ -86,10 +88,9 @@ def upgrade(connection: sa.Connection, where: str) -> int:
     `where` names the database in the refusal (a path, or a URL without its password).
     """
     from alembic import command
-    from alembic.runtime.migration import MigrationContext
 
     known = revisions()
-    current = current_revision(connection)
+    current, recorded = current_revision(connection)
     if current is not None and current not in known:
         raise NewerDatabaseError(
             f"{where} has schema version {int(current) if current.isdigit() else current}, "
@@ -97,8 +98,6 @@ def upgrade(connection: sa.Connection, where: str) -> int:
             "it with an older one"
         )
     config = _config(connection)
-    recorded = MigrationContext.configure(connection).get_current_revision()
-    connection.rollback()
     if current is not None and recorded is None:
         command.stamp(config, current)  # a SQLite file from before Alembic: its user_version
         connection.commit()
