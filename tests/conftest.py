@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from storage.engines import open_database
 from tests.support.fakebotapi import FakeBotAPI
 from tests.support.feedserver import FeedServer
 from tests.support.postgres import Cluster, PostgresUnavailable, required
@@ -70,3 +71,25 @@ def postgres_cluster():
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres_cluster):
+    """The migrated template database (made once, outside any test's event loop)."""
+    postgres_cluster.migrated_template()
+    return postgres_cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request, tmp_path):
+    """A connected, freshly migrated database on each engine: the storage contract.
+
+    Every test taking `db` runs twice, on a SQLite file and on a new database in the
+    throwaway PostgreSQL cluster, through the same facade and the same repositories.
+    """
+    if request.param == "sqlite":
+        location = tmp_path / "contract.sqlite3"
+    else:
+        location = await request.getfixturevalue("pg_template").fresh_database()
+    async with open_database(location) as database:
+        yield database

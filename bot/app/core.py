@@ -17,6 +17,7 @@ from bot.settings import Settings
 from bot.understand.classify import Classifier
 from storage.articles import ArticleRepo
 from storage.db import Database
+from storage.engines import open_database
 from storage.feeds import FeedRepo
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Core:
 
 @asynccontextmanager
 async def open_core(settings: Settings, *, seed_sources: bool = True) -> AsyncIterator[Core]:
-    db = await Database(settings.database_path).connect()
+    db = await open_database(settings.database).connect()
     try:
         feeds, articles = FeedRepo(db), ArticleRepo(db)
         interval = timedelta(minutes=settings.poll_interval_minutes)

@@ -312,10 +312,10 @@ async def test_seed_article_is_tagged_and_searchable(env, feed_server):
     assert set(article.countries) == {"tj", "az", "by", "kg", "ru", "tm", "uz"}
     assert article.lead.startswith("Межмидовские консультации")
     assert article.image_url == "https://khovar.tj/wp-content/uploads/2025/02/cis.jpg"
-    from bot.understand.searchterms import match_expression
+    from bot.understand.searchterms import query_words
 
     for query in ("правозащитная проблематика", "Таджикистан", "права человека"):
-        found = await env.articles.search(match_expression(env.classifier.morph, query))
+        found = await env.articles.search(query_words(env.classifier.morph, query))
         assert [a.id for a in found] == [article.id], query
 
 
