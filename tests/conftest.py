@@ -81,15 +81,20 @@ def pg_template(postgres_cluster):
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def db(request, tmp_path):
-    """A connected, freshly migrated database on each engine: the storage contract.
-
-    Every test taking `db` runs twice, on a SQLite file and on a new database in the
-    throwaway PostgreSQL cluster, through the same facade and the same repositories.
-    """
+async def db_location(request, tmp_path):
+    """Where a test's database lives, once per engine: a SQLite file, or a new database in
+    the throwaway PostgreSQL cluster with the schema already migrated."""
     if request.param == "sqlite":
-        location = tmp_path / "contract.sqlite3"
-    else:
-        location = await request.getfixturevalue("pg_template").fresh_database()
-    async with open_database(location) as database:
+        return tmp_path / "contract.sqlite3"
+    return await request.getfixturevalue("pg_template").fresh_database()
+
+
+@pytest.fixture
+async def db(db_location):
+    """A connected database on each engine: the storage contract.
+
+    Every test taking `db` runs twice, on a SQLite file and on PostgreSQL, through the same
+    facade and the same repositories.
+    """
+    async with open_database(db_location) as database:
         yield database
