@@ -38,10 +38,10 @@ async def test_two_workers_share_the_outbox_without_a_repeat(pg_template):
             for worker in workers:
                 worker.start()
             async with asyncio.timeout(60):
-                while len(server.sends()) < CHATS * len(PARTS) or await db_a.fetchval(
+                while len(server.sends()) < CHATS * len(PARTS) or await db_a.fetchval(  # noqa: ASYNC110
                     "SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
                 ):
-                    await asyncio.sleep(0.05)  # noqa: ASYNC110  (two senders signal nothing)
+                    await asyncio.sleep(0.05)
             await asyncio.sleep(0.3)  # a repeat, if any, would arrive now
         finally:
             for worker in workers:
