@@ -504,6 +504,8 @@ class Sender:
         if row.chat_id < 0 and chat_interval:  # groups and channels: 20 a minute
             chat_interval = max(chat_interval, 60.0 / limiter.group_per_minute)
         now = self.clock().timestamp()
+        if not limiter.interval and not chat_interval:  # no limits (DELIVERY_RATE=0): no slot
+            return await self._not_paused(row)
         try:
             start = await self.pacing.reserve(
                 row.chat_id, now, interval=limiter.interval, chat_interval=chat_interval
@@ -520,7 +522,11 @@ class Sender:
             return False
         if wait > 0:
             await self.sleep(wait)
-        # a flood wait another process met while this one waited for its slot holds too
+        return await self._not_paused(row)
+
+    async def _not_paused(self, row: OutboxMessage) -> bool:
+        """A flood wait another process met (while this one waited for its slot) holds here too."""
+        assert self.pacing is not None
         paused_until = await self.pacing.get("pause")
         now = self.clock().timestamp()
         if paused_until is not None and paused_until > now:

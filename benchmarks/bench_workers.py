@@ -1,0 +1,118 @@
+"""Fan-out on PostgreSQL with 1, 2 and 4 worker processes vs one process on SQLite.
+
+The same digest to N chats through a lean local Bot API (a child process), limits off
+(DELIVERY_RATE=0). Each figure is a ratio to bare aiohttp POSTs to the same server measured in
+the same run, so a noisy shared machine moves them together. Workers are real processes (each
+its own pool, its own Sender with claims and the shared pace), started together; the wall time
+runs from their start to the last message sent. Needs PostgreSQL's server binaries (as the
+tests do: tests/support/postgres.py starts a throwaway cluster).
+
+Usage: python benchmarks/bench_workers.py [--chats 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from benchmarks.bench_delivery import TOKEN, baseline, fill, serve
+from bot.delivery.sender import Sender
+from storage.engines import open_database
+from tests.support.postgres import Cluster
+
+
+async def _send_all(base: str, location: str | Path, *, exclusive: bool) -> int:
+    async with open_database(location) as db:
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+        sender = Sender(bot, db, rate=0, concurrency=4, idle_poll=0.05, exclusive=exclusive)
+        sender.start()  # as `worker` runs it (drain() would wait out other workers' leases)
+        try:
+            while await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        finally:
+            await sender.stop()
+            await bot.session.close()
+        return sender.stats.sent
+
+
+def _worker(
+    base: str, url: str, start_at: float, out: multiprocessing.connection.Connection
+) -> None:
+    while time.time() < start_at:  # every worker starts sending at the same moment
+        time.sleep(0.001)
+    out.send(asyncio.run(_send_all(base, url, exclusive=False)))
+
+
+async def sqlite_run(base: str, path: Path, chats: int) -> float:
+    async with open_database(path) as db:
+        await fill(db, range(1, chats + 1))
+    started = time.perf_counter()
+    sent = await _send_all(base, path, exclusive=True)
+    assert sent == chats, sent
+    return chats / (time.perf_counter() - started)
+
+
+async def postgres_run(base: str, cluster: Cluster, chats: int, workers: int) -> float:
+    url = await cluster.fresh_database()
+    async with open_database(url) as db:
+        await fill(db, range(1, chats + 1))
+    ctx = multiprocessing.get_context("spawn")
+    start_at = time.time() + 3.0  # time for the children to import everything
+    pipes, procs = [], []
+    for _ in range(workers):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_worker, args=(base, url, start_at, child))
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    sent = sum(p.recv() for p in pipes)
+    elapsed = time.time() - start_at
+    for proc in procs:
+        proc.join()
+    assert sent == chats, f"{sent} sends for {chats} chats: a message went twice or not at all"
+    return chats / elapsed
+
+
+async def main(args: argparse.Namespace) -> int:
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=serve, args=(child,), daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{parent.recv()}"
+    cluster = Cluster.start()
+    try:
+        cluster.migrated_template()
+        with tempfile.TemporaryDirectory() as tmp:
+            base_rate = await baseline(base, 2000, 4)
+            print(f"baseline bare aiohttp POSTs (4 concurrent): {base_rate:,.0f} msg/s")
+            lite = await sqlite_run(base, Path(tmp) / "one.sqlite3", args.chats)
+            print(
+                f"SQLite, one process:      {lite:7,.0f} msg/s = {lite / base_rate:.2f}× baseline"
+            )
+            one = None
+            for workers in (1, 2, 4):
+                rate = await postgres_run(base, cluster, args.chats, workers)
+                one = one or rate
+                print(f"PostgreSQL, {workers} worker(s): {rate:7,.0f} msg/s = "
+                      f"{rate / base_rate:.2f}× baseline, {rate / one:.2f}× one worker")  # fmt: skip
+    finally:
+        cluster.stop()
+        server.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chats", type=int, default=3000)
+    sys.exit(asyncio.run(main(parser.parse_args())))
