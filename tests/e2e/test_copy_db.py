@@ -119,3 +119,21 @@ async def test_migrate_on_postgresql_reports_the_version_without_the_password(
 
     assert result.out.strip() == (f"schema of {url} is up to date: version {latest_version()}")
     assert "s3cret" not in result.out + result.err
+
+
+async def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path):
+    env = make_env(tmp_path, DATABASE_URL="postgresql://bot:hunter2@127.0.0.1:9/diplodigest")
+    result = await cli(env, "migrate")
+    assert result.code == 1
+    [line] = result.err.strip().splitlines()
+    assert line.startswith(
+        "database error: cannot reach PostgreSQL at postgresql://bot@127.0.0.1:9/"
+    )
+    assert "DATABASE_URL" in line and "hunter2" not in result.err + result.out
+
+
+async def test_an_unknown_database_url_is_a_configuration_error(tmp_path):
+    result = await cli(make_env(tmp_path, DATABASE_URL="mysql://bot@db/diplodigest"), "migrate")
+    assert result.code == 2
+    assert "DATABASE_URL must look like sqlite:///path/file.sqlite3 or postgresql://" in result.err
+    assert "Traceback" not in result.err
