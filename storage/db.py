@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 import aiosqlite
 
 from storage.errors import UnusableDatabaseError
+from storage.facade import Facade
 from storage.migrations import upgrade_sqlite
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def count_where(condition: str) -> str:
     return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
 
 
-class Database:
+class Database(Facade):
     """One aiosqlite connection (one worker thread) shared by the whole process.
 
     aiosqlite interleaves statements of concurrent coroutines on one connection, so every write
@@ -96,12 +97,6 @@ class Database:
             await self._conn.close()
             self._conn = None
 
-    async def __aenter__(self) -> Database:
-        return await self.connect()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     @property
     def conn(self) -> aiosqlite.Connection:
         if self._conn is None:
@@ -133,21 +128,6 @@ class Database:
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One write statement in its own transaction; returns the number of rows it touched."""
-        async with self.transaction() as conn, conn.execute(sql, params) as cur:
-            return cur.rowcount
-
-    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One INSERT in its own transaction; returns the new row's id."""
-        async with self.transaction() as conn, conn.execute(sql + " RETURNING id", params) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as conn:
-            await conn.executemany(sql, rows)
 
     async def schema_version(self) -> int:
         return int(await self.fetchval("PRAGMA user_version"))

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from storage.errors import UnusableDatabaseError
+from storage.facade import Facade
 from storage.migrations import upgrade_url
 
 # pg_advisory_xact_lock keys: an arbitrary constant of this project, and one for migrations
@@ -136,7 +137,7 @@ class Connection:
             await self.raw.executemany(to_numbered(sql), batch)
 
 
-class PostgresDatabase:
+class PostgresDatabase(Facade):
     """A small asyncpg pool behind the facade `storage.db.Database` offers for SQLite."""
 
     dialect = "postgresql"
@@ -174,12 +175,6 @@ class PostgresDatabase:
             await self._pool.close()
             self._pool = None
 
-    async def __aenter__(self) -> PostgresDatabase:
-        return await self.connect()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     @property
     def pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -203,21 +198,6 @@ class PostgresDatabase:
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return await self.pool.fetchval(to_numbered(sql), *params)
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One write statement in its own transaction; returns the number of rows it touched."""
-        async with self.transaction() as conn:
-            return (await conn.execute(sql, params)).rowcount
-
-    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One INSERT in its own transaction; returns the new row's id."""
-        async with self.transaction() as conn, conn.execute(sql + " RETURNING id", params) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as conn:
-            await conn.executemany(sql, rows)
 
     async def schema_version(self) -> int:
         return int(await self.fetchval("SELECT version_num FROM alembic_version"))

@@ -1,0 +1,38 @@
+"""What both database facades share: the methods built on `transaction()` alone.
+
+`storage.db.Database` (SQLite) and `storage.postgres.PostgresDatabase` each supply `connect`,
+`close`, `transaction`, the reads and the two dialect methods; the writes below work on either,
+because a transaction's connection answers `execute(sql, params)` the same way on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Self
+
+
+class Facade:
+    """Mixed into each engine's facade, which defines `connect`, `close` and `transaction`."""
+
+    dialect: str
+
+    async def __aenter__(self) -> Self:
+        return await self.connect()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement in its own transaction; returns the number of rows it touched."""
+        async with self.transaction() as conn, conn.execute(sql, params) as cur:
+            return cur.rowcount
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One INSERT in its own transaction; returns the new row's id."""
+        async with self.transaction() as conn, conn.execute(sql + " RETURNING id", params) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
