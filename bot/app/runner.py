@@ -30,6 +30,7 @@ from aiogram.utils.token import TokenValidationError, validate_token
 from bot.admin.alerts import Alerts
 from bot.app.core import Core, build_digest_service, open_core, utc_now
 from bot.app.jobs import build_scheduler
+from bot.app.metrics import serve_metrics
 from bot.app.webhook import WebhookConfig, serve_webhook, telegram_mode, webhook_config
 from bot.delivery.broadcast import Broadcaster
 from bot.delivery.sender import Sender
@@ -115,8 +116,8 @@ async def _check_telegram(bot: Bot, settings: Settings) -> User:
 
 
 async def _run(settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | None) -> int:
-    async with open_core(settings) as core:
-        sender = Sender(bot, core.db, rate=settings.delivery_rate)
+    async with open_core(settings, monitored=True) as core:
+        sender = Sender(bot, core.db, rate=settings.delivery_rate, events=core.events)
         digests = build_digest_service(core, on_enqueued=sender.wake)
         admin = build_admin_services(core, bot, sender)
         sender.on_alert = admin.alerts.notify
@@ -153,20 +154,21 @@ async def _run(settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | 
         )
         conflicts = PollingConflicts(stop=dp.stop_polling)
         bot.session.middleware(conflicts)
-        try:
-            log.info("starting @%s: %d feeds", me.username, await core.feeds.count())
-            await set_commands(bot)
-            sender.start()
-            scheduler.start()
-            if webhook is not None:
-                await serve_webhook(dp, bot, webhook)
-            else:
-                await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
-        finally:
-            if scheduler.running:  # not yet started: shutdown() would mask the real error
-                scheduler.shutdown(wait=False)
-            await admin.broadcaster.aclose()
-            await sender.stop()
+        async with serve_metrics(settings, core):  # before anything runs: a busy port stops here
+            try:
+                log.info("starting @%s: %d feeds", me.username, await core.feeds.count())
+                await set_commands(bot)
+                sender.start()
+                scheduler.start()
+                if webhook is not None:
+                    await serve_webhook(dp, bot, webhook)
+                else:
+                    await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+            finally:
+                if scheduler.running:  # not yet started: shutdown() would mask the real error
+                    scheduler.shutdown(wait=False)
+                await admin.broadcaster.aclose()
+                await sender.stop()
     if conflicts.verdict is not None:
         raise StartupError(conflicts.verdict)
     return 0
