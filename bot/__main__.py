@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     app.configure_logging(settings)
     from bot.app import cli as cli_commands
+
     handler = getattr(cli_commands, f"cmd_{args.command}")
     try:
         return asyncio.run(handler(settings, args))

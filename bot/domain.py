@@ -81,4 +81,6 @@ class Article:
     countries: tuple[str, ...] = ()
     matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cluster_id: int | None = None
-    language: str | None = None  # "ru", "en", … (bot.understand.crosslang); None for rows stored before
+    language: str | None = (
+        None  # "ru", "en", … (bot.understand.crosslang); None for rows stored before
+    )

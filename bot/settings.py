@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     admin_chat_id: int | None = None
     database_path: Path = Path("data/diplodigest.sqlite3")
+    database_url: str | None = None  # sqlite:///path or postgresql://…; wins over DATABASE_PATH
     telegram_api_url: str = "https://api.telegram.org"
     feeds_allow_private: bool = False
     poll_interval_minutes: int = Field(default=10, ge=1, le=24 * 60)
@@ -46,12 +47,35 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator(
-        "admin_chat_id", "topics_catalog_path", "sources_path", "webhook_url", "webhook_secret",
-        "metrics_listen", mode="before",
+        "admin_chat_id",
+        "topics_catalog_path",
+        "sources_path",
+        "webhook_url",
+        "webhook_secret",
+        "database_url",
+        "metrics_listen",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_engine(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(
+            ("sqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")
+        ):
+            raise ValueError(
+                "DATABASE_URL must look like sqlite:///path/file.sqlite3"
+                " or postgresql://user:password@host:port/dbname"
+            )
+        return value
+
+    @property
+    def database(self) -> str | Path:
+        """Where the data lives: DATABASE_URL when set, else the SQLite file DATABASE_PATH."""
+        return self.database_url or self.database_path
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -43,7 +43,7 @@ class DraftRepo:
         self.db = db
 
     async def put(self, kind: str, payload: str, *, by: int, now: datetime) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO admin_drafts (kind, payload, created_by, created_at) VALUES (?, ?, ?, ?)",
             (kind, payload, by, to_db(now)),
         )

@@ -165,8 +165,8 @@ class ArticleRepo:
                 ],
             )
             await conn.executemany(
-                "INSERT OR IGNORE INTO feed_entries (feed_id, key, article_id, first_seen_at)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO feed_entries (feed_id, key, article_id, first_seen_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     (
                         feed_id,
@@ -239,13 +239,14 @@ class ArticleRepo:
             for r in rows
         ]
 
-    async def search(self, match_expression: str, limit: int = 10) -> list[Article]:
-        """FTS5 over normalized terms; `match_expression` is built by the caller from lemmas."""
+    async def search(self, words: Sequence[str], limit: int = 10) -> list[Article]:
+        """Articles whose normalized terms hold every word (the caller's lemmas), newest first."""
+        match, params = self.db.search_match("s", [[w] for w in words])
         rows = await self.db.fetchall(
             f"SELECT {', '.join('a.' + c.strip() for c in _COLUMNS.split(','))}"
             " FROM article_search s JOIN articles a ON a.id = s.rowid"
-            " WHERE article_search MATCH ? ORDER BY a.published_at DESC LIMIT ?",
-            (match_expression, limit),
+            f" WHERE {match} ORDER BY a.published_at DESC LIMIT ?",
+            (*params, limit),
         )
         return [article_from_row(r) for r in rows]
 

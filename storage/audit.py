@@ -32,7 +32,7 @@ class AuditLog:
         target: object = None,
         details: str | None = None,
     ) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO audit_log (at, actor_id, action, target, details) VALUES (?, ?, ?, ?, ?)",
             (to_db(now), actor_id, action, None if target is None else str(target), details),
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage.db import Database
+from storage.db import Database, count_where
 from storage.timefmt import to_db
 
 
@@ -33,10 +33,10 @@ class BroadcastRepo:
         stamp = to_db(now)
         async with self.db.transaction() as conn:
             async with conn.execute(
-                "INSERT INTO broadcasts (text, created_by, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO broadcasts (text, created_by, created_at) VALUES (?, ?, ?) RETURNING id",
                 (text, by, stamp),
             ) as cur:
-                broadcast_id = cur.lastrowid
+                broadcast_id = int((await cur.fetchone())[0])
             async with conn.execute(
                 "SELECT id FROM chats WHERE status = 'active'"
                 " AND id NOT IN (SELECT subject_id FROM bans) ORDER BY id"
@@ -61,9 +61,13 @@ class BroadcastRepo:
 
     async def tally(self, broadcast_id: int) -> BroadcastTally:
         row = await self.db.fetchone(
-            "SELECT COUNT(o.id), COALESCE(SUM(o.status = 'sent'), 0),"
-            " COALESCE(SUM(o.status = 'failed'), 0), COALESCE(SUM(o.status = 'pending'), 0)"
-            " FROM broadcast_digests b JOIN outbox o ON o.digest_id = b.digest_id"
+            "SELECT COUNT(o.id), "
+            + count_where("o.status = 'sent'")
+            + ", "
+            + count_where("o.status = 'failed'")
+            + ", "
+            + count_where("o.status = 'pending'")
+            + " FROM broadcast_digests b JOIN outbox o ON o.digest_id = b.digest_id"
             " WHERE b.broadcast_id = ?",
             (broadcast_id,),
         )
@@ -77,9 +81,11 @@ async def _insert_digest(conn: Any, chat_id: int, now: datetime) -> int:
     while True:
         async with conn.execute(
             "INSERT INTO digests (chat_id, slot_at, kind, article_count, created_at)"
-            " VALUES (?, ?, 'broadcast', 0, ?) ON CONFLICT (chat_id, kind, slot_at) DO NOTHING",
+            " VALUES (?, ?, 'broadcast', 0, ?) ON CONFLICT (chat_id, kind, slot_at) DO NOTHING"
+            " RETURNING id",
             (chat_id, to_db(slot), to_db(now)),
         ) as cur:
-            if cur.rowcount:
-                return int(cur.lastrowid)
+            row = await cur.fetchone()
+        if row is not None:
+            return int(row[0])
         slot += timedelta(seconds=1)

@@ -7,7 +7,6 @@ writes and reads it); this module only keeps them.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -93,16 +92,16 @@ class RuleRepo:
                 count = (await cur.fetchone())[0]
             if count >= MAX_RULES:
                 raise TooManyRulesError(chat_id)
-            try:
-                async with conn.execute(
-                    "INSERT INTO chat_rules (chat_id, text, spec, created_by, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (chat_id, text, spec, by, to_db(now)),
-                ) as cur:
-                    rule_id = cur.lastrowid
-            except sqlite3.IntegrityError as exc:
-                raise ConflictError(f"chat {chat_id} is not subscribed") from exc
-        return StoredRule(int(rule_id or 0), chat_id, text, spec)
+            async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)) as cur:
+                if await cur.fetchone() is None:
+                    raise ConflictError(f"chat {chat_id} is not subscribed")
+            async with conn.execute(
+                "INSERT INTO chat_rules (chat_id, text, spec, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (chat_id, text, spec, by, to_db(now)),
+            ) as cur:
+                rule_id = (await cur.fetchone())[0]
+        return StoredRule(int(rule_id), chat_id, text, spec)
 
     async def delete(self, chat_id: int, rule_id: int) -> bool:
         async with (
@@ -129,10 +128,10 @@ class RuleRepo:
             )
             async with conn.execute(
                 "INSERT INTO rule_drafts (chat_id, text, spec, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (chat_id, text, spec, by, to_db(now)),
             ) as cur:
-                return int(cur.lastrowid or 0)
+                return int((await cur.fetchone())[0])
 
     async def take_draft(self, chat_id: int, draft_id: int) -> tuple[str, str] | None:
         """The draft (removed: a second tap finds nothing), None if gone or another chat's."""
@@ -179,15 +178,13 @@ class RuleRepo:
     ) -> list[Candidate]:
         """Articles published since `since` holding every required lemma sequence (FTS5 phrases
         do the narrowing; the caller checks exclusions and countries), newest first."""
-        # each lemma or phrase quoted as an FTS5 string: rule text never becomes FTS5 syntax
-        expression = " AND ".join(
-            '"' + " ".join(need).replace('"', '""') + '"' for need in required
-        )
+        # rule text never becomes search syntax: the engine quotes each phrase
+        match, params = self.db.search_match("s", [list(need) for need in required])
         rows = await self.db.fetchall(
             "SELECT a.id, a.title, a.published_at, a.countries, s.terms"
             " FROM article_search s JOIN articles a ON a.id = s.rowid"
-            " WHERE article_search MATCH ? AND a.published_at >= ?"
+            f" WHERE {match} AND a.published_at >= ?"
             " ORDER BY a.published_at DESC, a.id DESC LIMIT ?",
-            (expression, to_db(since), limit),
+            (*params, to_db(since), limit),
         )
         return [Candidate(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]

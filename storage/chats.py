@@ -122,7 +122,7 @@ class ChatRepo:
             if exists:
                 await conn.execute(
                     "UPDATE chats SET title = ?, username = ? WHERE id = ?"
-                    " AND (title IS NOT ? OR username IS NOT ?)",
+                    " AND (title IS DISTINCT FROM ? OR username IS DISTINCT FROM ?)",
                     (title, username, chat_id, title, username),
                 )
             else:
@@ -149,9 +149,7 @@ class ChatRepo:
 
     async def set_topics(self, chat_id: int, topics: Sequence[str], now: datetime) -> Chat:
         """The chosen topics (empty: every topic); leaves "everything from my sources"."""
-        return await self._update(
-            chat_id, now, topics=json.dumps(_unique(topics)), all_sources=0
-        )
+        return await self._update(chat_id, now, topics=json.dumps(_unique(topics)), all_sources=0)
 
     async def set_all_sources(self, chat_id: int, now: datetime) -> Chat:
         """Everything the sources publish, tagged or not (no topic filter)."""

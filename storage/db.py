@@ -12,16 +12,13 @@ from typing import Any
 
 import aiosqlite
 
+from storage.errors import UnusableDatabaseError
 from storage.migrations import upgrade_sqlite
 
 log = logging.getLogger(__name__)
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-
-
-class UnusableDatabaseError(RuntimeError):
-    """DATABASE_PATH is not a database we can open (not SQLite, damaged, a directory)."""
 
 
 def _check_is_database(path: Path) -> None:
@@ -39,6 +36,12 @@ def _check_is_database(path: Path) -> None:
         )
 
 
+def count_where(condition: str) -> str:
+    """SQL for "how many rows meet `condition`", the same on both engines (PostgreSQL does not
+    sum booleans)."""
+    return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
+
+
 class Database:
     """One aiosqlite connection (one worker thread) shared by the whole process.
 
@@ -46,6 +49,8 @@ class Database:
     goes through `transaction()`, which holds an asyncio lock around `BEGIN IMMEDIATE … COMMIT`.
     Reads outside a transaction see the last committed state (WAL).
     """
+
+    dialect = "sqlite"
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -104,8 +109,9 @@ class Database:
         return self._conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction; commits on success, rolls back on any exception."""
+    async def transaction(self, *, serial: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction; commits on success, rolls back on any exception. SQLite has one
+        writer at a time whatever `serial` says (PostgreSQL's twin lets claims skip its lock)."""
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -129,10 +135,36 @@ class Database:
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One write statement in its own transaction; returns lastrowid."""
+        """One write statement in its own transaction; returns the number of rows it touched."""
         async with self.transaction() as conn, conn.execute(sql, params) as cur:
-            return cur.lastrowid or 0
+            return cur.rowcount
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One INSERT in its own transaction; returns the new row's id."""
+        async with self.transaction() as conn, conn.execute(sql + " RETURNING id", params) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+    async def schema_version(self) -> int:
+        return int(await self.fetchval("PRAGMA user_version"))
+
+    # -- the dialect's few differences, in one place (storage.postgres has the same two)
+
+    @staticmethod
+    def search_match(alias: str, phrases: Sequence[Sequence[str]]) -> tuple[str, list[str]]:
+        """A condition on `article_search` (as `alias`): the row holds every phrase (words in
+        this order, adjacent).
+        Each phrase is quoted as an FTS5 string, so no user text becomes FTS5 syntax."""
+        if not phrases:
+            return "0", []
+        expression = " AND ".join('"' + " ".join(p).replace('"', '""') + '"' for p in phrases)
+        return "article_search MATCH ?", [expression]  # FTS5 wants the table name
+
+    @staticmethod
+    def json_values(column: str, alias: str) -> str:
+        """A FROM item: the elements of a JSON list column, as rows of `alias.value`."""
+        return f"json_each({column}) AS {alias}"

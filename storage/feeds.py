@@ -69,7 +69,7 @@ class FeedRepo:
     ) -> Feed:
         if await self.get_by_url(url) is not None:
             raise FeedExistsError(url)
-        feed_id = await self.db.execute(
+        feed_id = await self.db.insert(
             "INSERT INTO feeds (url, custom_title, created_at, next_poll_at) VALUES (?, ?, ?, ?)",
             (url, cap_title(title), to_db(now), to_db(first_poll_at or now)),
         )
@@ -115,8 +115,9 @@ class FeedRepo:
 
     async def set_paused(self, feed_id: int, paused: bool, now: datetime) -> None:
         await self.db.execute(
-            "UPDATE feeds SET paused = ?, active = CASE WHEN ? THEN active ELSE 1 END,"
-            " error_count = CASE WHEN ? THEN error_count ELSE 0 END, next_poll_at = ? WHERE id = ?",
+            "UPDATE feeds SET paused = ?, active = CASE WHEN ? = 1 THEN active ELSE 1 END,"
+            " error_count = CASE WHEN ? = 1 THEN error_count ELSE 0 END, next_poll_at = ?"
+            " WHERE id = ?",
             (int(paused), int(paused), int(paused), to_db(now), feed_id),
         )
 
@@ -144,7 +145,7 @@ class FeedRepo:
             await conn.execute(
                 "UPDATE feeds SET error_count = error_count + 1, last_error = ?, last_error_kind = ?,"
                 " last_error_at = ?, last_polled_at = ?, next_poll_at = ?,"
-                " active = CASE WHEN ? THEN 0 ELSE active END WHERE id = ?",
+                " active = CASE WHEN ? = 1 THEN 0 ELSE active END WHERE id = ?",
                 (
                     message,
                     kind,

@@ -173,11 +173,13 @@ class OutboxRepo:
         for _ in range(120):
             async with conn.execute(
                 "INSERT INTO digests (chat_id, slot_at, kind, article_count, outcome, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, kind, slot_at) DO NOTHING",
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, kind, slot_at) DO NOTHING"
+                " RETURNING id",
                 (plan.chat_id, to_db(slot), plan.kind, plan.article_count, plan.outcome, stamp),
             ) as cur:
-                if cur.rowcount:
-                    return cur.lastrowid
+                row = await cur.fetchone()
+            if row is not None:
+                return int(row[0])
             if plan.kind in _UNIQUE_KINDS:
                 return None
             slot += timedelta(seconds=1)
@@ -200,12 +202,13 @@ class OutboxRepo:
                     "INSERT INTO digests (chat_id, slot_at, kind, outcome, created_at)"
                     " SELECT id, ?, 'broadcast', 'queued', ? FROM chats WHERE id = ?"
                     " AND id NOT IN (SELECT subject_id FROM bans)"
-                    " ON CONFLICT (chat_id, kind, slot_at) DO NOTHING",
+                    " ON CONFLICT (chat_id, kind, slot_at) DO NOTHING RETURNING id",
                     (stamp, stamp, chat_id),
                 ) as cur:
-                    if not cur.rowcount:
-                        continue
-                    digest_id = cur.lastrowid
+                    row = await cur.fetchone()
+                if row is None:
+                    continue
+                digest_id = row[0]
                 await conn.execute(
                     "INSERT INTO outbox (chat_id, digest_id, part, text, not_before, created_at)"
                     " VALUES (?, ?, 0, ?, ?, ?)",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -44,16 +43,17 @@ class ChatRouting:
         self, chat_id: int, topic: str, thread_id: int, *, by: int | None, now: datetime
     ) -> None:
         """Raises ConflictError if the chat is not subscribed (no chats row)."""
-        try:
-            await self.db.execute(
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)) as cur:
+                if await cur.fetchone() is None:
+                    raise ConflictError(f"chat {chat_id} is not subscribed")
+            await conn.execute(
                 "INSERT INTO chat_routes (chat_id, topic, thread_id, set_by, updated_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id, topic) DO UPDATE SET"
                 " thread_id = excluded.thread_id, set_by = excluded.set_by,"
                 " updated_at = excluded.updated_at",
                 (chat_id, topic, thread_id, by, to_db(now)),
             )
-        except sqlite3.IntegrityError as exc:
-            raise ConflictError(f"chat {chat_id} is not subscribed") from exc
 
     async def remove_route(self, chat_id: int, topic: str) -> bool:
         async with (

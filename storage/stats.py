@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Database
+from storage.db import Database, count_where
 from storage.timefmt import from_db, to_db
 
 
@@ -63,7 +63,8 @@ class StatsRepo:
         out: dict[str, dict[str, int]] = defaultdict(dict)
         for r in await self.db.fetchall(
             "SELECT j.value, substr(a.published_at, 1, 10), COUNT(*)"
-            " FROM articles a, json_each(a.topics) j WHERE a.published_at >= ? GROUP BY 1, 2",
+            f" FROM articles a, {self.db.json_values('a.topics', 'j')}"
+            " WHERE a.published_at >= ? GROUP BY 1, 2",
             (to_db(since),),
         ):
             out[r[0]][r[1]] = r[2]
@@ -89,7 +90,7 @@ class StatsRepo:
         """When the archive starts: the first feed added or the oldest article, if earlier."""
         value = await self.db.fetchval(
             "SELECT MIN(t) FROM (SELECT MIN(created_at) AS t FROM feeds"
-            " UNION ALL SELECT MIN(published_at) FROM articles)"
+            " UNION ALL SELECT MIN(published_at) FROM articles) AS firsts"
         )
         return from_db(value)
 
@@ -112,9 +113,17 @@ class StatsRepo:
 
     async def delivery(self, since: datetime) -> DeliveryCounts:
         row = await self.db.fetchone(
-            "SELECT COALESCE(SUM(status = 'sent'), 0), COALESCE(SUM(status = 'failed'), 0),"
-            " COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(attempts > 1), 0)"
-            " FROM outbox WHERE created_at >= ?",
+            "SELECT "
+            + ", ".join(
+                count_where(c)
+                for c in (
+                    "status = 'sent'",
+                    "status = 'failed'",
+                    "status = 'pending'",
+                    "attempts > 1",
+                )
+            )
+            + " FROM outbox WHERE created_at >= ?",
             (to_db(since),),
         )
         assert row is not None

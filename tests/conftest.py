@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from storage.engines import open_database
 from tests.support.fakebotapi import FakeBotAPI
 from tests.support.feedserver import FeedServer
 from tests.support.postgres import Cluster, PostgresUnavailable, required
@@ -70,3 +71,30 @@ def postgres_cluster():
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres_cluster):
+    """The migrated template database (made once, outside any test's event loop)."""
+    postgres_cluster.migrated_template()
+    return postgres_cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_location(request, tmp_path):
+    """Where a test's database lives, once per engine: a SQLite file, or a new database in
+    the throwaway PostgreSQL cluster with the schema already migrated."""
+    if request.param == "sqlite":
+        return tmp_path / "contract.sqlite3"
+    return await request.getfixturevalue("pg_template").fresh_database()
+
+
+@pytest.fixture
+async def db(db_location):
+    """A connected database on each engine: the storage contract.
+
+    Every test taking `db` runs twice, on a SQLite file and on PostgreSQL, through the same
+    facade and the same repositories.
+    """
+    async with open_database(db_location) as database:
+        yield database

@@ -120,8 +120,9 @@ def main(argv: list[str]) -> int:
         return 0
     unknown = [m for m in argv if m not in MODULES]
     if unknown:
-        print(f"mutate: unknown module {unknown[0]!r}; one of: {', '.join(MODULES)}",
-              file=sys.stderr)
+        print(
+            f"mutate: unknown module {unknown[0]!r}; one of: {', '.join(MODULES)}", file=sys.stderr
+        )
         return 2
     os.chdir(ROOT)
     for module in argv or list(MODULES):

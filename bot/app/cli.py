@@ -193,11 +193,12 @@ async def _dry_run_digest(settings: Settings, chat_id: int) -> int:
 
 async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     """Bring the schema up to date (the same step `run` takes on start) and exit."""
-    from storage.db import Database
+    from storage import engines
 
-    async with Database(settings.database_path) as db:
-        version = await db.fetchval("PRAGMA user_version")
-    print(f"schema of {settings.database_path} is up to date: version {version}")
+    target = engines.parse(settings.database)
+    async with engines.open_database(target) as db:
+        version = await db.schema_version()
+    print(f"schema of {target.describe()} is up to date: version {version}")
     return 0
 
 

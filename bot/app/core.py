@@ -18,6 +18,7 @@ from bot.settings import Settings
 from bot.understand.classify import Classifier
 from storage.articles import ArticleRepo
 from storage.db import Database
+from storage.engines import open_database
 from storage.feeds import FeedRepo
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ async def open_core(
     """`monitored` (run, worker): count the pipeline's events for METRICS_LISTEN, if it is set;
     serve them with bot.app.metrics.serve_metrics."""
     events = pipeline_events(settings) if monitored else NO_EVENTS
-    db = await Database(settings.database_path).connect()
+    db = await open_database(settings.database).connect()
     try:
         feeds, articles = FeedRepo(db), ArticleRepo(db)
         interval = timedelta(minutes=settings.poll_interval_minutes)

@@ -7,6 +7,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -40,6 +41,7 @@ from bot.settings import Settings, StartupError
 from bot.understand.searchterms import MorphSearch
 from handlers import build_dispatcher
 from handlers.common.menu import set_commands
+from storage import engines
 from storage.access import AccessRepo
 from storage.alertlog import AlertLog, DraftRepo
 from storage.audit import AuditLog
@@ -90,13 +92,20 @@ async def run_bot(settings: Settings) -> int:
     mode = telegram_mode(settings)
     webhook = webhook_config(settings) if mode == "webhook" else None
     # The lock comes before anything opens the database: a second `run` touches nothing.
-    with single_instance(settings.database_path):
+    with run_lock(settings):
         bot = build_bot(settings)
         try:
             me = await _check_telegram(bot, settings)
             return await _run(settings, bot, me, webhook)
         finally:
             await bot.session.close()  # also on every early exit: no "Unclosed client session"
+
+
+def run_lock(settings: Settings) -> AbstractContextManager[object]:
+    """On SQLite one process per file (the file lock); PostgreSQL is shared by design: several
+    processes coordinate through row locks and leases in the database itself."""
+    target = engines.parse(settings.database)
+    return single_instance(target.path) if target.path is not None else nullcontext()
 
 
 async def _check_telegram(bot: Bot, settings: Settings) -> User:

@@ -58,6 +58,7 @@ def _utc_now() -> datetime:
 # database is locked or failing, and every send started meanwhile could go unrecorded.
 RECORD_STALL = 1.0
 
+
 @dataclass
 class DeliveryStats:
     sent: int = 0

@@ -236,9 +236,7 @@ class DigestService:
         )
         muted = await self._muted_of(chat_id)
         if topic:
-            filt = DigestFilter(
-                (topic,), chat.countries, muted_feeds=muted, language=chat.language
-            )
+            filt = DigestFilter((topic,), chat.countries, muted_feeds=muted, language=chat.language)
         else:
             filt = _filter(chat, rules, muted)
         digest = pool.latest(filt, limit=limit)

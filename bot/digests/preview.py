@@ -78,8 +78,13 @@ def sample_articles(classifier: Classifier, now: datetime) -> list[Article]:
             )
             candidates.append(
                 ClusterCandidate(
-                    article_id, cluster, signature, draft.published_at, draft.source,
-                    language, evidence,
+                    article_id,
+                    cluster,
+                    signature,
+                    draft.published_at,
+                    draft.source,
+                    language,
+                    evidence,
                 )
             )
             index = ClusterIndex(candidates)

@@ -157,7 +157,7 @@ def _countries(article: Article, labels: Labels) -> str:
 
 
 def _also_text(item: DigestItem, labels: Labels) -> str:
-    """"также: …" — the other agencies of the story, escaped HTML; "" when there are none."""
+    """ "также: …" — the other agencies of the story, escaped HTML; "" when there are none."""
     if not item.also:
         return ""
     sources = ", ".join(shorten(s, SOURCE_LIMIT) for s in item.also[:ALSO_LIMIT])
@@ -167,7 +167,7 @@ def _also_text(item: DigestItem, labels: Labels) -> str:
 
 
 def _versions_text(item: DigestItem, labels: Labels) -> str:
-    """"also in English" linking the story's telling in each other language (escaped HTML);
+    """ "also in English" linking the story's telling in each other language (escaped HTML);
     without a usable link, the phrase and that telling's source."""
     out = []
     for version in item.versions[:ALSO_LIMIT]:

@@ -251,8 +251,13 @@ class Ingestor:
         oldest = min(i.draft.published_at for i in recent) - CLUSTER_WINDOW
         candidates = [
             ClusterCandidate(
-                r.article_id, r.cluster_id, r.signature, r.published_at, r.source,
-                r.language, decode(r.evidence),
+                r.article_id,
+                r.cluster_id,
+                r.signature,
+                r.published_at,
+                r.source,
+                r.language,
+                decode(r.evidence),
             )
             for r in await self.articles.cluster_candidates(oldest)
         ]

@@ -195,8 +195,6 @@ class ClusterIndex:
         return best[1] if best is not None else None
 
 
-
-
 def _posting_key(item: str) -> str:
     """Names match by skeleton whatever their weight ("q:" weak, "p:" strong)."""
     return "p" + item[1:] if item[0] == "q" else item

@@ -66,7 +66,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 
 def detect_language(text: str, declared: str | None = None) -> str | None:
-    """"ru", "en" or the feed's declared language, by the script most letters of `text` use.
+    """ "ru", "en" or the feed's declared language, by the script most letters of `text` use.
 
     The declared language (a feed's <language>, e.g. "ru-RU", "kk") wins when its script agrees
     with the text: an English feed of a Russian site may still declare "ru"."""
@@ -94,7 +94,9 @@ _EN_MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
     "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
-_RU_MONTH_RE = r"(января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
+_RU_MONTH_RE = (
+    r"(января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
+)
 _EN_MONTH_RE = (
     r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
     r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"

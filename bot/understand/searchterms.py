@@ -14,25 +14,22 @@ MAX_QUERY_WORDS = 12
 
 
 def index_terms(toks: Tokens) -> str:
-    """The normalized words of an article, space-separated, for the FTS5 `terms` column."""
+    """The normalized words of an article, space-separated, for the search index's `terms`."""
     return " ".join(toks.norm)
 
 
-def match_expression(morph: Morph, query: str) -> str | None:
-    """An FTS5 MATCH expression (all words, any form) for a user's query; None if no words."""
-    words = list(dict.fromkeys(morph.tokens(query[:1000]).norm))[:MAX_QUERY_WORDS]
-    if not words:
-        return None
-    # Each word quoted as an FTS5 string: user input can never become FTS5 syntax.
-    return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+def query_words(morph: Morph, query: str) -> list[str]:
+    """The normalized words of a user's query (all must match, in any form), at most
+    MAX_QUERY_WORDS; the storage layer turns them into its engine's search syntax."""
+    return list(dict.fromkeys(morph.tokens(query[:1000]).norm))[:MAX_QUERY_WORDS]
 
 
 class MorphSearch:
-    """The /search service: the query's lemmas/stems → an FTS5 MATCH over stored articles."""
+    """The /search service: the query's lemmas/stems → an indexed search of stored articles."""
 
     def __init__(self, morph: Morph, articles: ArticleRepo) -> None:
         self.morph, self.articles = morph, articles
 
     async def search(self, query: str, limit: int) -> list[Article]:
-        expression = match_expression(self.morph, query)
-        return [] if expression is None else await self.articles.search(expression, limit)
+        words = query_words(self.morph, query)
+        return await self.articles.search(words, limit) if words else []

@@ -25,12 +25,6 @@ NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-async def db(tmp_path):
-    async with Database(tmp_path / "delivery.sqlite3") as database:
-        yield database
-
-
 async def subscribe(db: Database, *chat_ids: int) -> None:
     repo = ChatRepo(db)
     for chat_id in chat_ids:

@@ -17,7 +17,6 @@ from bot.i18n.catalog import t
 from storage.access import AccessRepo
 from storage.broadcasts import BroadcastRepo
 from storage.chats import ChatRepo
-from storage.db import Database
 from storage.outbox import OutboxRepo
 from storage.routing import ChatRouting
 from tests.digests.test_digest import art
@@ -30,12 +29,6 @@ NAMES = {"human_rights": "Права человека", "cis": "СНГ", "un": "
 LABELS = {"ru": Labels("ru", NAMES)}
 FORUM, PLAIN = -1001, -1002
 SLOT = T0 + timedelta(hours=1)  # 09:00 MSK
-
-
-@pytest.fixture
-async def db(tmp_path):
-    async with Database(tmp_path / "forum.sqlite3") as database:
-        yield database
 
 
 @pytest.fixture
@@ -142,6 +135,8 @@ async def test_routes_for_many_chats_in_one_query(db, clock):
         -1003: {"un": 7},
     }
     assert await routing.routes_for([]) == {}
+    if db.dialect != "sqlite":
+        return  # the statement count below reads SQLite's trace hook
     statements: list[str] = []
     await db.conn.set_trace_callback(statements.append)
     await add_stories(db)

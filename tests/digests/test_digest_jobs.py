@@ -12,7 +12,6 @@ from bot.delivery.sender import Sender
 from bot.digests.planner import DigestService
 from bot.digests.render import Labels
 from storage.chats import ChatRepo
-from storage.db import Database
 from storage.timefmt import to_db
 from tests.support.fakebotapi import FakeBotAPI
 
@@ -26,12 +25,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def db(tmp_path):
-    async with Database(tmp_path / "jobs.sqlite3") as database:
-        yield database
 
 
 @pytest.fixture
@@ -50,7 +43,7 @@ _counter = iter(range(1, 10**6))
 async def add_article(db, *, topics=("un",), countries=(), backfill=False, cluster=None,
                       source="BelTA", title=None, published=T0) -> int:  # fmt: skip
     n = next(_counter)
-    return await db.execute(
+    return await db.insert(
         "INSERT INTO articles (key, url, title, lead, source, published_at, fetched_at, backfill,"
         " topics, countries, cluster_id) VALUES (?, ?, ?, 'lead', ?, ?, ?, ?, ?, ?, ?)",
         (f"k{n}", f"https://example.org/{n}", title or f"Story {n}", source, to_db(published),

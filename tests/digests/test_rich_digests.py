@@ -15,7 +15,6 @@ from bot.digests.render import Labels, render_rich_digest, rich_block_count, tel
 from bot.digests.selection import DigestFilter, select_digest
 from bot.domain import Article
 from storage.chats import ChatRepo
-from storage.db import Database
 from storage.timefmt import to_db
 from tests.support import fakebotapi_objects as obj
 from tests.support.fakebotapi import FakeBotAPI
@@ -73,16 +72,13 @@ def test_the_fake_enforces_the_documented_rich_limits():
     too_many = "".join("<p>x</p>" for _ in range(501))
     assert "TOO_MANY_BLOCKS" in obj.check_rich({"html": too_many})
     assert "parse" in obj.check_rich({"html": "<details><p>x</p>"})
-    assert obj.check_rich({"html": "<h3>t</h3><details><summary>s</summary><p>x</p></details>"}) is None
+    assert (
+        obj.check_rich({"html": "<h3>t</h3><details><summary>s</summary><p>x</p></details>"})
+        is None
+    )
 
 
 # -- end to end: DigestService → outbox → Sender → fake Bot API
-
-
-@pytest.fixture
-async def db(tmp_path):
-    async with Database(tmp_path / "rich.sqlite3") as database:
-        yield database
 
 
 async def subscribe(db, chat_id: int, digest_format: str) -> None:

@@ -293,8 +293,10 @@ async def test_migrate_upgrades_an_older_file_in_place_and_exits(env):
     env.db_path.parent.mkdir(parents=True, exist_ok=True)
     build_legacy(env.db_path, upto=3)
     with sqlite3.connect(env.db_path) as conn:
-        conn.execute("INSERT INTO feeds (url, title, created_at) VALUES ('https://a.example/',"
-                     " 'Khovar', '2025-01-01T00:00:00+00:00')")
+        conn.execute(
+            "INSERT INTO feeds (url, title, created_at) VALUES ('https://a.example/',"
+            " 'Khovar', '2025-01-01T00:00:00+00:00')"
+        )
     result = await cli(env, "migrate")
     assert result.code == 0, result.err
     assert f"version {latest_version()}" in result.out

@@ -32,7 +32,9 @@ async def add_article(env, title: str, feed_id: int | None = None, published=Non
 
 
 async def outbox(env, chat_id: int = USER) -> list[str]:
-    rows = await env.db.fetchall("SELECT text FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,))
+    rows = await env.db.fetchall(
+        "SELECT text FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,)
+    )
     return [r[0] for r in rows]
 
 

@@ -128,7 +128,9 @@ async def test_search_and_latest_with_huge_article_titles(tmp_path):
         await env.tap(USER, "Готово")
         await env.tap(USER, "Оставить так")
         for i in range(10):
-            await add_article(env, f"Совбез ООН {i} " + "ъ" * (4000 + i), "Заседание " * 500, ("un",))
+            await add_article(
+                env, f"Совбез ООН {i} " + "ъ" * (4000 + i), "Заседание " * 500, ("un",)
+            )
         for command in ("/search Совбез", "/latest"):
             sent = await env.send(USER, command)
             assert_fits(sent)
@@ -148,7 +150,10 @@ async def test_feeds_pages_with_huge_titles_and_errors(admin_env):
     sent = await admin_env.admin("/feeds")
     assert_fits(sent)
     seen += sent[0]["text"]
-    while any("▶️" in label for label, _ in admin_env.server.buttons(ADMIN, admin_env.server.last_message(ADMIN)[0])):
+    while any(
+        "▶️" in label
+        for label, _ in admin_env.server.buttons(ADMIN, admin_env.server.last_message(ADMIN)[0])
+    ):
         await admin_env.click(ADMIN, "▶️")
         screen = admin_env.screen(ADMIN)
         assert_fits([screen])

@@ -34,7 +34,8 @@ async def post(url: str, update: dict, secret: str | None) -> int:
 
 
 async def test_webhook_run_answers_posted_updates_once_and_only_with_the_secret(
-    tmp_path, bot_api  # noqa: F811
+    tmp_path,
+    bot_api,  # noqa: F811
 ):
     port = free_port()
     env = make_env(
@@ -49,9 +50,7 @@ async def test_webhook_run_answers_posted_updates_once_and_only_with_the_secret(
     child = Child(env, bot_api)
     child.proc = await start(env, "run", log=child.log)
     try:
-        await eventually(
-            lambda: bot_api.calls("setWebhook") or child.exited(), "setWebhook", SLOW
-        )
+        await eventually(lambda: bot_api.calls("setWebhook") or child.exited(), "setWebhook", SLOW)
         assert not child.exited(), child.output()
         (hook,) = bot_api.calls("setWebhook")
         assert hook["url"] == "https://bot.example.org/tg/hook"

@@ -15,7 +15,9 @@ from bot.ingest.parse import parse_feed
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 FEEDS = Path(__file__).parents[1] / "fixtures" / "feeds"
-SEED = Path(__file__).parents[1] / "fixtures" / "seed_khovar.txt"  # the report the project grew from
+SEED = (
+    Path(__file__).parents[1] / "fixtures" / "seed_khovar.txt"
+)  # the report the project grew from
 
 
 @pytest.mark.parametrize(

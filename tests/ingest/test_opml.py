@@ -89,7 +89,8 @@ def test_export_round_trips_custom_titles():
 def _outlines(n: int, categories: int = 0) -> bytes:
     cats = "".join(f"<outline text='category {i}'/>" for i in range(categories))
     feeds = "".join(
-        f"<outline text='f{i}' xmlUrl='https://feeds{i}.example/rss'/>" for i in range(n - categories)
+        f"<outline text='f{i}' xmlUrl='https://feeds{i}.example/rss'/>"
+        for i in range(n - categories)
     )
     return f"<opml version='2.0'><head><title>t</title></head><body>{cats}{feeds}</body></opml>".encode()
 

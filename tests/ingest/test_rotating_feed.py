@@ -54,12 +54,20 @@ async def env(tmp_path, classifier):
 async def subscribe_instant(env, *chat_ids: int) -> None:
     chats = ChatRepo(env.db)
     for chat_id in chat_ids:
-        await chats.ensure(chat_id, type="private", title=None, username=None, language="ru",
-                           timezone="UTC", now=T0)
+        await chats.ensure(
+            chat_id,
+            type="private",
+            title=None,
+            username=None,
+            language="ru",
+            timezone="UTC",
+            now=T0,
+        )
         await chats.set_all_sources(chat_id, T0)
         await chats.set_schedule(chat_id, mode="instant", times=[], weekday=None, now=T0)
         await env.db.execute(
-            "UPDATE chats SET first_digest_at = ? WHERE id = ?", (to_db(T0 - timedelta(days=1)), chat_id)
+            "UPDATE chats SET first_digest_at = ? WHERE id = ?",
+            (to_db(T0 - timedelta(days=1)), chat_id),
         )
 
 
@@ -107,8 +115,13 @@ async def test_a_new_story_in_a_rotating_feed_still_arrives_once(env, feed_serve
 async def test_daily_briefing_with_the_same_title_on_different_days_is_kept(env, feed_server):
     def briefing(days: int) -> bytes:
         items = [
-            Item("Briefing", f"https://agency.example/briefing?sid={d}", description=f"Day {d}",
-                 guid=f"b-{d}-{days}", published=T0 - timedelta(days=d))
+            Item(
+                "Briefing",
+                f"https://agency.example/briefing?sid={d}",
+                description=f"Day {d}",
+                guid=f"b-{d}-{days}",
+                published=T0 - timedelta(days=d),
+            )
             for d in range(days)
         ]
         return rss(items, title="Daily")
@@ -127,8 +140,12 @@ async def test_daily_briefing_with_the_same_title_on_different_days_is_kept(env,
 async def test_undated_entries_with_one_title_but_different_text_are_kept(env, feed_server):
     def undated(texts: list[str], poll: int) -> bytes:
         items = [
-            Item("Briefing", f"https://agency.example/b?sid={poll}{i}", description=text,
-                 guid=f"u-{poll}-{i}")
+            Item(
+                "Briefing",
+                f"https://agency.example/b?sid={poll}{i}",
+                description=text,
+                guid=f"u-{poll}-{i}",
+            )
             for i, text in enumerate(texts)
         ]
         return rss(items, title="Undated")

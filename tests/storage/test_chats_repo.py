@@ -13,14 +13,8 @@ from storage.timefmt import to_db
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def db(tmp_path):
-    async with Database(tmp_path / "chats.sqlite3") as database:
-        yield database
-
-
 async def add_article(db: Database, n: int) -> int:
-    return await db.execute(
+    return await db.insert(
         "INSERT INTO articles (key, url, title, source, published_at, fetched_at)"
         " VALUES (?, ?, ?, 'BelTA', ?, ?)",
         (f"k{n}", f"https://example.org/{n}", f"title {n}", to_db(NOW), to_db(NOW)),
@@ -156,7 +150,7 @@ async def test_missing_chat_raises(db):
 async def test_delete_cascades(db):
     repo = ChatRepo(db)
     await new_chat(repo)
-    digest_id = await db.execute(
+    digest_id = await db.insert(
         "INSERT INTO digests (chat_id, slot_at, kind, created_at) VALUES (42, ?, 'manual', ?)",
         (to_db(NOW), to_db(NOW)),
     )
@@ -175,7 +169,7 @@ async def test_migrate_moves_subscription_and_rows(db):
     repo = ChatRepo(db)
     await new_chat(repo, -5, type="group", title="G")
     await repo.set_topics(-5, ["cis"], NOW)
-    digest_id = await db.execute(
+    digest_id = await db.insert(
         "INSERT INTO digests (chat_id, slot_at, kind, created_at) VALUES (-5, ?, 'manual', ?)",
         (to_db(NOW), to_db(NOW)),
     )

@@ -24,12 +24,18 @@ def sqlite_schema(path: Path) -> dict:
     indexes (unique, columns, partial), foreign keys with their actions, WITHOUT ROWID."""
     conn = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " AND name NOT LIKE 'article_search_%' AND name != 'alembic_version' ORDER BY name")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name NOT LIKE 'article_search_%' AND name != 'alembic_version' ORDER BY name"
+            )
+        ]
         schema = {}
         for table in tables:
-            sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+            sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[
+                0
+            ]
             columns = {
                 name: (ctype.upper(), bool(notnull) and not pk, _default(dflt), pk)
                 for _, name, ctype, notnull, dflt, pk in conn.execute(f"PRAGMA table_info({table})")
@@ -39,11 +45,17 @@ def sqlite_schema(path: Path) -> dict:
                 cols = [r[2] for r in conn.execute(f"PRAGMA index_info({name})")]
                 key = name if origin == "c" else (origin, tuple(cols))
                 indexes[key] = (bool(unique), tuple(cols), bool(partial))
-            fks = sorted((r[2], r[3], r[4], r[5], r[6])
-                         for r in conn.execute(f"PRAGMA foreign_key_list({table})"))
-            schema[table] = {"columns": columns, "indexes": indexes, "fks": fks,
-                             "rowid": "WITHOUT ROWID" not in sql.upper(),
-                             "virtual": sql.upper().startswith("CREATE VIRTUAL")}
+            fks = sorted(
+                (r[2], r[3], r[4], r[5], r[6])
+                for r in conn.execute(f"PRAGMA foreign_key_list({table})")
+            )
+            schema[table] = {
+                "columns": columns,
+                "indexes": indexes,
+                "fks": fks,
+                "rowid": "WITHOUT ROWID" not in sql.upper(),
+                "virtual": sql.upper().startswith("CREATE VIRTUAL"),
+            }
         return schema
     finally:
         conn.close()
@@ -71,14 +83,21 @@ async def test_a_database_from_before_alembic_upgrades_in_place(tmp_path, upto):
     path = tmp_path / "old.sqlite3"
     build_legacy(path, upto)
     with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO feeds (url, title, created_at) VALUES ('https://a.example/', ?,"
-                     " '2025-01-01T00:00:00+00:00')", ("T" * 300,))
-        conn.execute("INSERT INTO articles (feed_id, key, url, title, source, published_at,"
-                     " fetched_at) VALUES (1, 'k', 'https://a.example/1', 'Заголовок', 'A',"
-                     " '2025-01-01T00:00:00+00:00', '2025-01-01T00:00:00+00:00')")
+        conn.execute(
+            "INSERT INTO feeds (url, title, created_at) VALUES ('https://a.example/', ?,"
+            " '2025-01-01T00:00:00+00:00')",
+            ("T" * 300,),
+        )
+        conn.execute(
+            "INSERT INTO articles (feed_id, key, url, title, source, published_at,"
+            " fetched_at) VALUES (1, 'k', 'https://a.example/1', 'Заголовок', 'A',"
+            " '2025-01-01T00:00:00+00:00', '2025-01-01T00:00:00+00:00')"
+        )
         if upto >= 2:
-            conn.execute("INSERT INTO chats (id, type, timezone, created_at, updated_at) VALUES"
-                         " (-1001234567890, 'supergroup', 'Asia/Dushanbe', 'x', 'x')")
+            conn.execute(
+                "INSERT INTO chats (id, type, timezone, created_at, updated_at) VALUES"
+                " (-1001234567890, 'supergroup', 'Asia/Dushanbe', 'x', 'x')"
+            )
     async with Database(path) as db:
         assert await db.fetchval("PRAGMA user_version") == latest_version()
         assert await db.fetchval("SELECT version_num FROM alembic_version") == revisions()[-1]
@@ -114,7 +133,8 @@ async def test_a_newer_schema_is_refused_untouched(tmp_path, how):
 
 async def test_the_same_history_runs_on_postgresql(postgres_cluster, tmp_path):
     url = postgres_cluster.create_database("migrations").replace(
-        "postgresql://", "postgresql+asyncpg://")
+        "postgresql://", "postgresql+asyncpg://"
+    )
     assert await upgrade_url(url) == latest_version()
     assert await upgrade_url(url) == latest_version()  # again: nothing to do
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -124,19 +144,26 @@ async def test_the_same_history_runs_on_postgresql(postgres_cluster, tmp_path):
         async with engine.connect() as conn:
             names = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
             chat_id = await conn.run_sync(
-                lambda c: {col["name"]: col for col in sa.inspect(c).get_columns("chats")}["id"])
+                lambda c: {col["name"]: col for col in sa.inspect(c).get_columns("chats")}["id"]
+            )
             mode = await conn.scalar(sa.text("SELECT value FROM access_settings"))
-            await conn.execute(sa.text(
-                "INSERT INTO chats (id, type, timezone, created_at, updated_at)"
-                " VALUES (-1001234567890, 'channel', 'UTC', 'x', 'x')"))
-            await conn.execute(sa.text(
-                "INSERT INTO article_search (rowid, terms) VALUES (1, 'права человек снг')"))
-            found = await conn.scalar(sa.text(
-                "SELECT rowid FROM article_search WHERE document @@ to_tsquery('simple', 'снг')"))
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO chats (id, type, timezone, created_at, updated_at)"
+                    " VALUES (-1001234567890, 'channel', 'UTC', 'x', 'x')"
+                )
+            )
+            await conn.execute(
+                sa.text("INSERT INTO article_search (rowid, terms) VALUES (1, 'права человек снг')")
+            )
+            found = await conn.scalar(
+                sa.text(
+                    "SELECT rowid FROM article_search WHERE document @@ to_tsquery('simple', 'снг')"
+                )
+            )
     finally:
         await engine.dispose()
     build_legacy(tmp_path / "s.sqlite3", upto=len(legacy_scripts()))
     assert names - {"alembic_version"} == set(sqlite_schema(tmp_path / "s.sqlite3"))
     assert isinstance(chat_id["type"], sa.BigInteger)  # Telegram ids pass 2^31
     assert mode == "open" and found == 1
-

@@ -9,9 +9,26 @@ from tests.support.postgres import Cluster
 
 def _psql(cluster: Cluster, dbname: str, sql: str) -> str:
     out = subprocess.run(
-        [str(cluster.bindir / "psql"), "-X", "-A", "-t", "-h", "127.0.0.1", "-p", str(cluster.port),
-         "-U", cluster.user, "-d", dbname, "-c", sql],
-        capture_output=True, text=True, check=True, timeout=60,
+        [
+            str(cluster.bindir / "psql"),
+            "-X",
+            "-A",
+            "-t",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(cluster.port),
+            "-U",
+            cluster.user,
+            "-d",
+            dbname,
+            "-c",
+            sql,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return out.stdout.strip()
 
@@ -23,5 +40,9 @@ def test_the_cluster_answers_on_loopback_and_gives_separate_databases(postgres_c
     assert _psql(postgres_cluster, "contract_a", "SHOW server_version_num").isdigit()
     assert _psql(postgres_cluster, "contract_a", "SHOW server_encoding") == "UTF8"
     _psql(postgres_cluster, "contract_a", "CREATE TABLE t (x int); INSERT INTO t VALUES (1)")
-    assert _psql(postgres_cluster, "contract_b",
-                 "SELECT count(*) FROM pg_tables WHERE tablename = 't'") == "0"
+    assert (
+        _psql(
+            postgres_cluster, "contract_b", "SELECT count(*) FROM pg_tables WHERE tablename = 't'"
+        )
+        == "0"
+    )

@@ -112,8 +112,10 @@ def _understood(clf: Classifier, side: dict) -> tuple[bytes, str | None, frozens
     toks = clf.tokenize(side["title"], side["text"])
     found = clf.classify_tokens(toks)
     language = detect_language(f"{side['title']} {side['text']}")
-    return clf.signature(side["title"], side["text"]), language, clf.evidence(
-        side["title"], side["text"], found
+    return (
+        clf.signature(side["title"], side["text"]),
+        language,
+        clf.evidence(side["title"], side["text"], found),
     )
 
 

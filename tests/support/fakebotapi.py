@@ -41,8 +41,15 @@ log = logging.getLogger(__name__)
 
 TOKEN = "123456:TEST-token"
 SEND_METHODS = frozenset(
-    {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "forwardMessage",
-     "sendRichMessage"}
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendMediaGroup",
+        "copyMessage",
+        "forwardMessage",
+        "sendRichMessage",
+    }
 )
 
 
@@ -137,7 +144,9 @@ class FakeBotAPI:
         """An aiogram Bot whose session talks to this server (HTML parse mode by default);
         `timeout`: seconds before a request gives up (for `hang`; aiogram's default is 60)."""
         api = TelegramAPIServer.from_base(self.base_url)
-        session = AiohttpSession(api=api) if timeout is None else AiohttpSession(api=api, timeout=timeout)
+        session = (
+            AiohttpSession(api=api) if timeout is None else AiohttpSession(api=api, timeout=timeout)
+        )
         props = DefaultBotProperties(**({"parse_mode": "HTML"} | defaults))
         return Bot(token, session=session, default=props)
 

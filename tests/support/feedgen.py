@@ -17,8 +17,13 @@ class Item:
     published: datetime | None = None
 
 
-def rss(items: list[Item], *, title: str = "Test Agency", link: str = "https://example.org/",
-        encoding: str = "utf-8") -> bytes:
+def rss(
+    items: list[Item],
+    *,
+    title: str = "Test Agency",
+    link: str = "https://example.org/",
+    encoding: str = "utf-8",
+) -> bytes:
     parts = [
         f'<?xml version="1.0" encoding="{encoding}"?>',
         '<rss version="2.0"><channel>',

@@ -10,8 +10,10 @@ LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "schema_before_alemb
 
 def legacy_scripts() -> list[tuple[int, str, str]]:
     """(number, file name, SQL) of each file, numbered like the user_version it left."""
-    return [(int(p.name[:4]), p.name, p.read_text(encoding="utf-8"))
-            for p in sorted(LEGACY.glob("*.sql"))]
+    return [
+        (int(p.name[:4]), p.name, p.read_text(encoding="utf-8"))
+        for p in sorted(LEGACY.glob("*.sql"))
+    ]
 
 
 def build_legacy(path: Path, upto: int) -> None:

@@ -24,7 +24,6 @@ from bot.understand.morph import Morph
 from bot.understand.searchterms import index_terms
 from storage.chat_rules import RuleRepo, TooManyRulesError
 from storage.chats import ChatRepo
-from storage.db import Database
 from storage.timefmt import to_db
 
 T0 = datetime(2025, 6, 2, 5, 0, tzinfo=UTC)
@@ -205,12 +204,6 @@ def test_pool_rule_respects_cursor_and_one_per_story():
 # -- storage and planning
 
 
-@pytest.fixture
-async def db(tmp_path):
-    async with Database(tmp_path / "rules.sqlite3") as database:
-        yield database
-
-
 async def _subscribe(db, chat_id: int, *, mode="instant", topics=("un",)) -> None:
     chats = ChatRepo(db)
     await chats.ensure(chat_id, type="private", title=None, username=None, language="ru",
@@ -221,7 +214,7 @@ async def _subscribe(db, chat_id: int, *, mode="instant", topics=("un",)) -> Non
 
 
 async def _store(db, morph, title: str, topics=(), countries=()) -> int:
-    article_id = await db.execute(
+    article_id = await db.insert(
         "INSERT INTO articles (key, url, title, lead, source, published_at, fetched_at,"
         " topics, countries) VALUES (?, ?, ?, '', 'BelTA', ?, ?, ?, ?)",
         (title, f"https://example.org/{abs(hash(title))}", title, to_db(T0), to_db(T0),

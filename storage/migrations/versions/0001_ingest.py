@@ -56,9 +56,14 @@ def upgrade() -> None:
         sa.Column("cluster_id", ID),
         sa.Column("signature", sa.LargeBinary),
     )
-    op.create_index("articles_url", "articles", ["url"], unique=True,
-                    sqlite_where=sa.text("url IS NOT NULL"),
-                    postgresql_where=sa.text("url IS NOT NULL"))
+    op.create_index(
+        "articles_url",
+        "articles",
+        ["url"],
+        unique=True,
+        sqlite_where=sa.text("url IS NOT NULL"),
+        postgresql_where=sa.text("url IS NOT NULL"),
+    )
     op.create_index("articles_published", "articles", ["published_at"])
     op.create_index("articles_fetched", "articles", ["fetched_at"])
     op.create_index("articles_cluster", "articles", ["cluster_id"])

@@ -13,8 +13,12 @@ down_revision = "0001"
 
 
 def _chat_fk() -> sa.Column:
-    return sa.Column("chat_id", ID, sa.ForeignKey("chats.id", ondelete="CASCADE",
-                                                  onupdate="CASCADE"), nullable=False)
+    return sa.Column(
+        "chat_id",
+        ID,
+        sa.ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE"),
+        nullable=False,
+    )
 
 
 def upgrade() -> None:
@@ -77,15 +81,21 @@ def upgrade() -> None:
     op.create_index("outbox_chat", "outbox", ["chat_id", "status"])
     # The lemmas of each article for /search; the row id is the article's id.
     if op.get_bind().dialect.name == "sqlite":
-        op.execute("CREATE VIRTUAL TABLE article_search USING fts5("
-                   "terms, tokenize='unicode61 remove_diacritics 2')")
+        op.execute(
+            "CREATE VIRTUAL TABLE article_search USING fts5("
+            "terms, tokenize='unicode61 remove_diacritics 2')"
+        )
     else:
         op.create_table(
             "article_search",
             sa.Column("rowid", ID, primary_key=True, autoincrement=False),
             sa.Column("terms", sa.Text, nullable=False),
-            sa.Column("document", sa.dialects.postgresql.TSVECTOR,
-                      sa.Computed("to_tsvector('simple', terms)", persisted=True)),
+            sa.Column(
+                "document",
+                sa.dialects.postgresql.TSVECTOR,
+                sa.Computed("to_tsvector('simple', terms)", persisted=True),
+            ),
         )
-        op.create_index("article_search_document", "article_search", ["document"],
-                        postgresql_using="gin")
+        op.create_index(
+            "article_search_document", "article_search", ["document"], postgresql_using="gin"
+        )

@@ -78,8 +78,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "chat_routes",
-        sa.Column("chat_id", ID, sa.ForeignKey("chats.id", ondelete="CASCADE",
-                                               onupdate="CASCADE"), nullable=False),
+        sa.Column(
+            "chat_id",
+            ID,
+            sa.ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("thread_id", ID, nullable=False),
         sa.Column("set_by", ID),
@@ -105,10 +109,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "broadcast_digests",
-        sa.Column("broadcast_id", ID, sa.ForeignKey("broadcasts.id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("digest_id", ID, sa.ForeignKey("digests.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "broadcast_id", ID, sa.ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("digest_id", ID, sa.ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
         sa.PrimaryKeyConstraint("broadcast_id", "digest_id"),
         sqlite_with_rowid=False,
     )

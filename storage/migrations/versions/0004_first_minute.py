@@ -18,7 +18,9 @@ def upgrade() -> None:
     op.add_column("chats", flag("all_sources", 0))  # 1: untagged articles too
     op.add_column("chats", when("first_digest_at"))  # UTC; NULL: no digest was ever sent
     # Chats that already received a digest are not new subscribers.
-    op.execute(sa.text(
-        "UPDATE chats SET first_digest_at = (SELECT MIN(created_at) FROM digests"
-        " WHERE digests.chat_id = chats.id AND digests.outcome = 'queued')"
-    ))
+    op.execute(
+        sa.text(
+            "UPDATE chats SET first_digest_at = (SELECT MIN(created_at) FROM digests"
+            " WHERE digests.chat_id = chats.id AND digests.outcome = 'queued')"
+        )
+    )

@@ -20,8 +20,12 @@ def _rule_table(name: str, *extra: sa.Constraint) -> None:
     op.create_table(
         name,
         sa.Column("id", ID, primary_key=True),
-        sa.Column("chat_id", ID, sa.ForeignKey("chats.id", ondelete="CASCADE",
-                                               onupdate="CASCADE"), nullable=False),
+        sa.Column(
+            "chat_id",
+            ID,
+            sa.ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("spec", sa.Text, nullable=False),
         sa.Column("created_by", ID),

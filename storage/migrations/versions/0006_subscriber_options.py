@@ -19,14 +19,21 @@ def upgrade() -> None:
     op.add_column("chats", sa.Column("quiet_to", sa.Text))  # may be earlier: across midnight
     op.create_table(
         "chat_muted_feeds",
-        sa.Column("chat_id", ID, sa.ForeignKey("chats.id", ondelete="CASCADE",
-                                               onupdate="CASCADE"), nullable=False),
+        sa.Column(
+            "chat_id",
+            ID,
+            sa.ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("feed_id", ID, sa.ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
         sa.PrimaryKeyConstraint("chat_id", "feed_id"),
         sqlite_with_rowid=False,
     )
-    op.add_column("chats", sa.Column("digest_format", sa.Text, nullable=False,
-                                     server_default=sa.text("'compact'")))  # compact | rich
-    op.add_column("outbox", sa.Column("format", sa.Text, nullable=False,
-                                      server_default=sa.text("'html'")))  # html | rich
+    op.add_column(
+        "chats",
+        sa.Column("digest_format", sa.Text, nullable=False, server_default=sa.text("'compact'")),
+    )  # compact | rich
+    op.add_column(
+        "outbox", sa.Column("format", sa.Text, nullable=False, server_default=sa.text("'html'"))
+    )  # html | rich
     op.add_column("outbox", sa.Column("fallback", sa.Text))  # JSON list of Telegram HTML parts

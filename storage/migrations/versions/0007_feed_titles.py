@@ -15,7 +15,9 @@ down_revision = "0006"
 
 def upgrade() -> None:
     for table, column in (("feeds", "title"), ("feeds", "custom_title"), ("articles", "source")):
-        op.execute(sa.text(
-            f"UPDATE {table} SET {column} = rtrim(substr({column}, 1, 199)) || :ellipsis"
-            f" WHERE length({column}) > 200"
-        ).bindparams(ellipsis="…"))
+        op.execute(
+            sa.text(
+                f"UPDATE {table} SET {column} = rtrim(substr({column}, 1, 199)) || :ellipsis"
+                f" WHERE length({column}) > 200"
+            ).bindparams(ellipsis="…")
+        )
