@@ -8,6 +8,9 @@ Dispatcher's workflow data, where handlers declare them as typed keyword argumen
     search: handlers.subscriber.search.ArticleSearch    settings: bot.settings.Settings
     clock: Callable[[], datetime]            (aware UTC "now")
 
+aiogram's FSM `storage` (typed-input state) comes from the composition root: the database's, so a
+restart or another process sharing the database answers the next message of a dialog.
+
 Call `handlers.common.menu.set_commands(bot)` once at startup for the per-language command menu.
 """
 
@@ -19,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
 
 from handlers.admin.routers import get_admin_routers
 from handlers.common import errors, fallback, membership, replies
@@ -85,19 +87,19 @@ def build_dispatcher(
     search: ArticleSearch,
     settings: Settings,
     clock: Callable[[], datetime],
-    storage: BaseStorage | None = None,
+    storage: BaseStorage,
     **extra: Any,
 ) -> Dispatcher:
-    """A Dispatcher with every router and dependency; FSM state in memory unless `storage`.
+    """A Dispatcher with every router and dependency; FSM state (typed input) in `storage`.
 
     `extra` are further dependencies by name for other areas (the admin area's `access`,
     `stats`, `feed_checker`, `broadcaster`, …); they join the workflow data unchanged.
 
-    Only typed free text (a time, a zone) lives in FSM state, so losing it on restart strands
-    nobody: the next message gets a hint.
+    Only typed free text (a time, a zone, a feed's new name) lives in FSM state; buttons carry
+    everything they need in their callback data.
     """
     dp = Dispatcher(
-        storage=storage or MemoryStorage(),
+        storage=storage,
         chats=chats,
         digests=digests,
         classifier=classifier,

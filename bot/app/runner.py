@@ -30,6 +30,7 @@ from aiogram.utils.token import TokenValidationError, validate_token
 
 from bot.admin.alerts import Alerts
 from bot.app.core import Core, build_digest_service, open_core, utc_now
+from bot.app.fsm import DatabaseStorage
 from bot.app.jobs import build_scheduler
 from bot.app.metrics import serve_metrics
 from bot.app.webhook import WebhookConfig, serve_webhook, telegram_mode, webhook_config
@@ -47,9 +48,11 @@ from storage.alertlog import AlertLog, DraftRepo
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepo
 from storage.chats import ChatRepo
+from storage.conversations import DialogRepo
 from storage.instance import single_instance
 from storage.routing import ChatRouting
 from storage.stats import StatsRepo
+from storage.webhook_updates import UpdateLedger
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +148,13 @@ async def _run(settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | 
             purged = await core.articles.purge_older_than(cutoff)
             log.info("purged %d articles older than %d days", purged, settings.retention_days)
 
+        async def purge_stale_dialogs() -> None:
+            purged = await dialogs.purge(now=utc_now())
+            log.info("purged %d typed-input dialogs left for over %s", purged, dialogs.ttl)
+
+        dialogs = DialogRepo(core.db)
         dp = build_dispatcher(
+            storage=DatabaseStorage(dialogs, clock=utc_now),
             chats=ChatRepo(core.db),
             digests=digests,
             classifier=core.classifier,
@@ -157,7 +166,10 @@ async def _run(settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | 
         )
         scheduler = build_scheduler(
             ticks={"poll_feeds": poll_feeds, "digests": digests.tick, "alerts": admin.alerts.check},
-            daily={"purge_old_articles": purge_old_articles},
+            daily={
+                "purge_old_articles": purge_old_articles,
+                "purge_stale_dialogs": purge_stale_dialogs,
+            },
             now=utc_now(),
             tick_seconds=settings.scheduler_tick_seconds,
         )
@@ -170,7 +182,7 @@ async def _run(settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | 
                 sender.start()
                 scheduler.start()
                 if webhook is not None:
-                    await serve_webhook(dp, bot, webhook)
+                    await serve_webhook(dp, bot, webhook, UpdateLedger(core.db), clock=utc_now)
                 else:
                     await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
             finally:

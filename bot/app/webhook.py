@@ -3,26 +3,28 @@
 The secret in `X-Telegram-Bot-Api-Secret-Token` is checked on every request by aiogram's
 `SimpleRequestHandler` (wrong or missing: 401, the update is not processed). Telegram redelivers
 an update it saw no 200 for (a crash, a slow answer), so the answer comes after the update is
-handled and update ids already handled are skipped (`RecentUpdates`).
+handled, and an update id already taken is not handled again — by this process or any other
+sharing the database (`OnceRequestHandler`, storage.webhook_updates).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
-from aiogram.types import TelegramObject, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from bot.settings import Settings, StartupError
+from storage.webhook_updates import Claim, UpdateLedger
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,40 +73,86 @@ def webhook_config(settings: Settings) -> WebhookConfig:
     return WebhookConfig(url, parts.path or "/", secret, host, port)
 
 
-class RecentUpdates:
-    """An outer update middleware: an update id seen lately is handled once."""
+class OnceRequestHandler(SimpleRequestHandler):
+    """aiogram's request handler, with each update id handled once across every process that
+    shares the database (storage.webhook_updates): the first to claim an update handles it; a
+    delivery of an update already handled gets 200 and nothing else; one that another process
+    is still handling gets 503, so Telegram delivers it again later (and if that process died,
+    the claim lapses and the next delivery is handled).
 
-    def __init__(self, size: int = 10_000) -> None:
-        self._seen: OrderedDict[int, None] = OrderedDict()
-        self._size = size
+    The secret is checked before the claim: a request without it never touches the ledger.
+    """
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        if isinstance(event, Update):
-            if event.update_id in self._seen:
-                return None
-            self._seen[event.update_id] = None
-            while len(self._seen) > self._size:
-                self._seen.popitem(last=False)
-        return await handler(event, data)
+    def __init__(
+        self, *, updates: UpdateLedger, clock: Callable[[], datetime], **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.updates = updates
+        self.clock = clock
+
+    async def handle(self, request: web.Request) -> web.Response:
+        bot = await self.resolve_bot(request)
+        secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not self.verify_secret(secret, bot):
+            return await super().handle(request)  # aiogram's own refusal (401)
+        update_id = _update_id(await request.read())
+        if update_id is None:
+            return web.Response(status=400, text="not a Telegram update")
+        claim = await self.updates.claim(bot.id, update_id, now=self.clock())
+        if claim is Claim.DONE:
+            return web.json_response({})
+        if claim is Claim.BUSY:
+            return web.Response(status=503, text="being handled; deliver it again later")
+        try:
+            response = await super().handle(request)
+        except BaseException:
+            await self.updates.release(bot.id, update_id)
+            raise
+        await self.updates.done(bot.id, update_id, now=self.clock())
+        return response
+
+
+def _update_id(body: bytes) -> int | None:
+    try:
+        value = json.loads(body).get("update_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def build_webhook_app(
+    dp: Dispatcher,
+    bot: Bot,
+    config: WebhookConfig,
+    updates: UpdateLedger,
+    clock: Callable[[], datetime],
+) -> web.Application:
+    """The aiohttp application serving `config.path`; updates are handled before the answer,
+    so a 200 means done and an update lost in a crash is redelivered."""
+    app = web.Application()
+    OnceRequestHandler(
+        updates=updates,
+        clock=clock,
+        dispatcher=dp,
+        bot=bot,
+        secret_token=config.secret,
+        handle_in_background=False,
+    ).register(app, path=config.path)
+    setup_application(app, dp, bot=bot)
+    return app
 
 
 async def serve_webhook(
-    dp: Dispatcher, bot: Bot, config: WebhookConfig, stopped: asyncio.Event | None = None
+    dp: Dispatcher,
+    bot: Bot,
+    config: WebhookConfig,
+    updates: UpdateLedger,
+    clock: Callable[[], datetime],
+    stopped: asyncio.Event | None = None,
 ) -> None:
     """setWebhook, serve until SIGTERM/SIGINT (or `stopped`), then stop taking updates."""
     stopped = stopped or asyncio.Event()
-    dp.update.outer_middleware(RecentUpdates())
-    app = web.Application()
-    # handled before the answer: a 200 means done, and an update lost in a crash is redelivered
-    SimpleRequestHandler(
-        dispatcher=dp, bot=bot, secret_token=config.secret, handle_in_background=False
-    ).register(app, path=config.path)
-    setup_application(app, dp, bot=bot)
+    app = build_webhook_app(dp, bot, config, updates, clock)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     loop = asyncio.get_running_loop()

@@ -1,18 +1,35 @@
 """Webhook mode as Telegram drives it: `python -m bot run` with TELEGRAM_MODE=webhook in a child
 process, updates POSTed to it over HTTP with and without the secret, the replies counted at the
-fake Bot API."""
+fake Bot API; and two webhook servers on one database, as behind one URL, handling each update
+once."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
+from bot.app.core import utc_now
+from bot.app.fsm import DatabaseStorage
+from bot.app.webhook import WebhookConfig, build_webhook_app
+from bot.settings import Settings
+from bot.understand.classify import Classifier
+from handlers import build_dispatcher
+from storage.chats import ChatRepo
+from storage.conversations import DialogRepo
+from storage.db import Database
+from storage.feeds import FeedRepo
+from storage.webhook_updates import UpdateLedger
 from tests.e2e.test_app_run import Child, eventually
 from tests.e2e.test_startup import bot_api, one_line  # noqa: F401 (fixture)
 from tests.support.cli_env import cli, make_env, start
-from tests.support.fakebotapi import TOKEN
+from tests.support.fakebotapi import TOKEN, FakeBotAPI
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -103,3 +120,61 @@ async def test_webhook_misconfiguration_is_one_line(tmp_path, extra, words):
     line = one_line(result.err + result.out)
     assert all(w in line for w in words), line
     assert not env.db_path.exists()  # refused before anything opened the database
+
+
+@contextlib.asynccontextmanager
+async def webhook_process(path: Path, server: FakeBotAPI, classifier: Classifier) -> AsyncIterator[str]:
+    """What `run` builds in webhook mode, in this process: its own database connection,
+    Dispatcher, Bot and HTTP server on a free port; yields the URL to post updates to."""
+    settings = Settings(_env_file=None, bot_token=TOKEN, default_timezone="Europe/Moscow")
+    port = free_port()
+    config = WebhookConfig("https://bot.example.org/tg/hook", "/tg/hook", SECRET, "127.0.0.1", port)
+    async with Database(path) as db:
+        dp = build_dispatcher(
+            storage=DatabaseStorage(DialogRepo(db), utc_now),
+            chats=ChatRepo(db), digests=None, classifier=classifier, feeds=FeedRepo(db),  # type: ignore[arg-type]
+            search=None, settings=settings, clock=utc_now,  # type: ignore[arg-type]
+        )  # fmt: skip
+        app = build_webhook_app(dp, server.make_bot(), config, UpdateLedger(db), utc_now)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            yield f"http://127.0.0.1:{port}/tg/hook"
+        finally:
+            await runner.cleanup()
+
+
+async def test_two_webhook_processes_on_one_database_handle_an_update_once(tmp_path):
+    classifier = Classifier.load()
+    path = tmp_path / "shared.sqlite3"
+    async with (
+        FakeBotAPI() as server,
+        webhook_process(path, server, classifier) as first,
+        webhook_process(path, server, classifier) as second,
+    ):
+        update_id, payload = server.message_update(USER, USER, "/start", language_code="en")
+        update = {"update_id": update_id, **payload}
+        # a request without the secret is refused and takes nothing: the update stays to handle
+        assert await post(second, update, "wrong") in (401, 403)
+        assert await post(first, update, SECRET) == 200
+        replies = len(server.sent(USER))
+        assert replies >= 1
+        # Telegram redelivers it to the other process behind the URL: answered, not handled
+        assert await post(second, update, SECRET) == 200
+        assert await post(first, update, SECRET) == 200
+        assert len(server.sent(USER)) == replies
+
+        # the same update reaching both at once: one handles it, the other answers "done" (200)
+        # or "being handled" (503, Telegram delivers it again later and then gets "done")
+        other = USER + 1
+        update_id, payload = server.message_update(other, other, "/start", language_code="en")
+        update = {"update_id": update_id, **payload}
+        statuses = sorted(await asyncio.gather(
+            post(first, update, SECRET), post(second, update, SECRET)))  # fmt: skip
+        assert statuses[0] == 200 and statuses[1] in (200, 503), statuses
+        assert await post(second, update, SECRET) == 200
+        assert len(server.sent(other)) == replies
+    async with Database(path) as db:  # both updates recorded as handled
+        handled = await db.fetchall("SELECT update_id, handled_at FROM webhook_updates")
+        assert len(handled) == 2 and all(row["handled_at"] for row in handled)

@@ -10,9 +10,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from storage import migrations
 from storage.db import Database
 from storage.migrations import NewerDatabaseError, latest_version, revisions, upgrade_url
 from tests.support.legacy_schema import build_legacy, legacy_scripts
+
+# Tables of the revisions after the SQL files (state once kept in one process's memory).
+ADDED_SINCE_THE_SQL_FILES = {"0009": {"fsm_states", "webhook_updates"}}
 
 
 def _default(value: str | None) -> str | None:
@@ -61,15 +65,54 @@ def sqlite_schema(path: Path) -> dict:
         conn.close()
 
 
+def alembic_upto(path: Path, target: str) -> None:
+    """Alembic's history on a new SQLite file up to revision `target` only."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = migrations.sqlite_engine(path)
+    try:
+        with engine.connect() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(migrations.HERE))
+            config.attributes["connection"] = connection
+            command.upgrade(config, target)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
 async def test_alembic_builds_the_schema_the_sql_files_built(tmp_path):
     build_legacy(tmp_path / "legacy.sqlite3", upto=len(legacy_scripts()))
-    async with Database(tmp_path / "alembic.sqlite3"):
-        pass
+    alembic_upto(tmp_path / "alembic.sqlite3", f"{len(legacy_scripts()):04d}")
     legacy = sqlite_schema(tmp_path / "legacy.sqlite3")
     built = sqlite_schema(tmp_path / "alembic.sqlite3")
     assert built.keys() == legacy.keys()
     for table in legacy:
         assert built[table] == legacy[table], table
+
+
+async def test_the_revisions_after_the_sql_files_only_add_their_tables(tmp_path):
+    assert sorted(ADDED_SINCE_THE_SQL_FILES) == revisions()[len(legacy_scripts()):]
+    build_legacy(tmp_path / "legacy.sqlite3", upto=len(legacy_scripts()))
+    async with Database(tmp_path / "head.sqlite3"):
+        pass
+    legacy = sqlite_schema(tmp_path / "legacy.sqlite3")
+    head = sqlite_schema(tmp_path / "head.sqlite3")
+    added = set().union(*ADDED_SINCE_THE_SQL_FILES.values())
+    assert head.keys() - legacy.keys() == added
+    for table in legacy:  # the tables from before are exactly as the SQL files left them
+        assert head[table] == legacy[table], table
+    # 0009: aiogram's whole storage key is the primary key; rows that expire are found by time
+    dialogs, updates = head["fsm_states"], head["webhook_updates"]
+    assert [c for c, spec in dialogs["columns"].items() if spec[3]] == [
+        "bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny"]
+    assert dialogs["columns"]["state"][1:3] == (False, None)  # NULL: no state, data kept
+    assert dialogs["columns"]["data"][1:3] == (True, "'{}'")
+    assert [c for c, spec in updates["columns"].items() if spec[3]] == ["bot_id", "update_id"]
+    assert updates["columns"]["handled_at"][1] is False
+    assert (False, ("updated_at",), False) in dialogs["indexes"].values()
+    assert (False, ("bot_id", "received_at"), False) in updates["indexes"].values()
 
 
 def test_the_history_is_numbered_without_gaps():
@@ -164,6 +207,7 @@ async def test_the_same_history_runs_on_postgresql(postgres_cluster, tmp_path):
     finally:
         await engine.dispose()
     build_legacy(tmp_path / "s.sqlite3", upto=len(legacy_scripts()))
-    assert names - {"alembic_version"} == set(sqlite_schema(tmp_path / "s.sqlite3"))
+    added = set().union(*ADDED_SINCE_THE_SQL_FILES.values())
+    assert names - {"alembic_version"} == set(sqlite_schema(tmp_path / "s.sqlite3")) | added
     assert isinstance(chat_id["type"], sa.BigInteger)  # Telegram ids pass 2^31
     assert mode == "open" and found == 1

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.app.fsm import DatabaseStorage
 from bot.delivery.broadcast import Broadcaster
 from bot.delivery.sender import Sender
 from bot.ingest.fetch import Fetcher
@@ -30,6 +31,7 @@ from storage.alertlog import DraftRepo
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepo
 from storage.chats import ChatRepo
+from storage.conversations import DialogRepo
 from storage.db import Database
 from storage.feeds import FeedRepo
 from storage.routing import ChatRouting
@@ -134,7 +136,7 @@ async def running_admin_bot(tmp_path: Path, **settings: Any) -> AsyncIterator[Ad
     def clock() -> Any:
         return clock_value[0]
 
-    dp = build_dispatcher(chats=chats, digests=None, classifier=classifier, feeds=feeds,  # type: ignore[arg-type]
+    dp = build_dispatcher(storage=DatabaseStorage(DialogRepo(db), clock), chats=chats, digests=None, classifier=classifier, feeds=feeds,  # type: ignore[arg-type]
                           search=None, settings=config, clock=clock)  # type: ignore[arg-type]  # fmt: skip
     sender = Sender(bot, db, rate=200, backoff_base=0.05)
     fetcher = Fetcher(policy=LOOPBACK_ONLY, timeout=5)

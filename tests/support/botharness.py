@@ -1,5 +1,5 @@
 """End-to-end harness: the real Dispatcher (handlers.build_dispatcher) long-polling the fake Bot API,
-real repositories on a SQLite file. Tests push updates and wait until the bot has handled them.
+real repositories (typed-input state too) on a SQLite file. Tests push updates and wait until the bot has handled them.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.types import TelegramObject, Update
 
+from bot.app.fsm import DatabaseStorage
 from bot.settings import Settings
 from bot.understand.classify import Classifier
 from handlers import build_dispatcher
 from storage.chats import ChatRepo
+from storage.conversations import DialogRepo
 from storage.db import Database
 from storage.feeds import FeedRepo
 from tests.support.fakebotapi import FakeBotAPI
@@ -122,6 +124,7 @@ async def running_bot(
 
     extra = services(db, classifier, clock) if services else {}
     dp = build_dispatcher(
+        storage=DatabaseStorage(DialogRepo(db), clock),
         chats=chats,
         digests=extra.get("digests"),
         classifier=classifier,
