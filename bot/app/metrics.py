@@ -89,7 +89,7 @@ class Metrics(PipelineEvents):
 
     def poll_succeeded(self, feed_id: int, stored: int) -> None:
         self._polls.labels(str(feed_id)).inc()
-        if stored:
+        if stored > 0:
             self._stored.labels(str(feed_id)).inc(stored)
         self.last_poll_at = self.clock()
         self._last_poll.set(self.last_poll_at.timestamp())
@@ -111,7 +111,7 @@ class Metrics(PipelineEvents):
         self._retried.labels(reason).inc()
 
     def message_failed(self, reason: str, count: int = 1) -> None:
-        if count:
+        if count > 0:  # a row count the engine did not know (-1) must not break the send
             self._failed.labels(reason).inc(count)
 
     def stale_polls(self, snapshot: Snapshot, interval: timedelta) -> str | None:
