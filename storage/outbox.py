@@ -272,10 +272,16 @@ class OutboxRepo:
         async with self.db.transaction() as conn:
             return await cancel_pending(conn, chat_id, reason)
 
-    async def next_due_at(self) -> datetime | None:
+    async def next_due_at(self, *, owner: str = "") -> datetime | None:
+        """When the next chat's head message may go: its not_before, or, if another process
+        holds it, when that claim's lease ends (whichever is later)."""
         return from_db(
             await self.db.fetchval(
-                "SELECT MIN(not_before) FROM outbox o WHERE status = 'pending'" + _DELIVERABLE
+                "SELECT MIN(CASE WHEN o.claimed_until > o.not_before AND o.claimed_by <> ?"
+                " THEN o.claimed_until ELSE o.not_before END) FROM outbox o"
+                " JOIN (SELECT MIN(id) AS id FROM outbox WHERE status = 'pending'"
+                " GROUP BY chat_id) h ON h.id = o.id WHERE 1 = 1" + _DELIVERABLE,
+                (owner,),
             )
         )
 

@@ -206,7 +206,7 @@ class Sender:
                 if not launched and not self._sends:
                     if self._hold_reason():
                         continue
-                    next_at = await self.outbox.next_due_at()
+                    next_at = await self.outbox.next_due_at(owner=self.owner)
                     if next_at is None:
                         return
                     until_due = (next_at - self.clock()).total_seconds()
@@ -330,7 +330,7 @@ class Sender:
         rows = await self.outbox.due_heads(self.clock(), self.batch, owner=self.owner)
         wait = self.idle_poll
         if not rows:
-            next_at = await self.outbox.next_due_at()
+            next_at = await self.outbox.next_due_at(owner=self.owner)
             if next_at is not None:
                 wait = min(wait, max(0.0, (next_at - self.clock()).total_seconds()))
             return 0, wait
