@@ -63,12 +63,24 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _setting_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting: its variable name and what is wrong (never its value: it may
+    be the token)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(message if message.startswith(name) else f"{name}: {message}")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"configuration error:\n{exc}", file=sys.stderr)
+        for line in _setting_errors(exc):
+            print(f"configuration error: {line}", file=sys.stderr)
         return 2
     app.configure_logging(settings)
     from bot.app import cli as cli_commands

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
+    metrics_listen: str | None = None  # host:port for /metrics and /healthz; None: not served
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
         "webhook_url",
         "webhook_secret",
         "database_url",
+        "metrics_listen",
         mode="before",
     )
     @classmethod
@@ -101,3 +103,18 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"DEFAULT_TIMEZONE {value!r} is not an IANA time zone") from exc
         return value
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _valid_metrics_listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            listen_address(value, "METRICS_LISTEN")
+        return value
+
+
+def listen_address(value: str, name: str) -> tuple[str, int]:
+    """`host:port` (`[::1]:9108` for IPv6) → (host, port); a ValueError naming the setting else."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{name} must be host:port (like 127.0.0.1:9108), not {value!r}")
+    return host.strip("[]"), int(port)

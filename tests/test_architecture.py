@@ -42,10 +42,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "storage": ("bot.domain",),
     "bot.settings": (),
     "bot.i18n": (),
+    "bot.observe": (),
     "bot.understand": ("bot.domain", "storage"),
-    "bot.ingest": ("bot.domain", "bot.understand", "storage"),
-    "bot.digests": ("bot.domain", "bot.i18n", "bot.ingest", "bot.understand", "storage"),
-    "bot.delivery": ("bot.domain", "storage"),
+    "bot.ingest": ("bot.domain", "bot.observe", "bot.understand", "storage"),
+    "bot.digests": ("bot.domain", "bot.i18n", "bot.ingest", "bot.observe", "bot.understand",
+                    "storage"),
+    "bot.delivery": ("bot.domain", "bot.observe", "storage"),
     "bot.admin": ("bot.domain", "bot.i18n", "storage"),
     "handlers": ("bot.admin", "bot.delivery", "bot.digests", "bot.domain", "bot.i18n",
                  "bot.ingest", "bot.settings", "bot.understand", "handlers", "storage"),
@@ -57,7 +59,7 @@ PURE = (
     "bot.ingest.normalize", "bot.ingest.textclean", "bot.ingest.lead", "bot.ingest.urlcanon",
     "bot.understand.crosslang", "bot.ingest.encoding", "bot.ingest.parse", "bot.ingest.opml", "bot.digests.selection",
     "bot.digests.slots", "bot.digests.render", "bot.digests.forum", "bot.admin.chart",
-    "bot.admin.health",
+    "bot.admin.health", "bot.observe",
 )  # fmt: skip
 EFFECTFUL = ("aiohttp", "aiogram", "aiosqlite", "sqlite3", "apscheduler", "handlers", "storage.db")
 

@@ -13,6 +13,7 @@ from bot.digests.render import CountryNames, Labels
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poller import Ingestor
 from bot.ingest.sources import seed_default_sources
+from bot.observe import NO_EVENTS, PipelineEvents
 from bot.settings import Settings
 from bot.understand.classify import Classifier
 from storage.articles import ArticleRepo
@@ -48,10 +49,16 @@ class Core:
     classifier: Classifier
     fetcher: Fetcher
     ingestor: Ingestor
+    events: PipelineEvents = NO_EVENTS  # bot.app.metrics.Metrics when monitored
 
 
 @asynccontextmanager
-async def open_core(settings: Settings, *, seed_sources: bool = True) -> AsyncIterator[Core]:
+async def open_core(
+    settings: Settings, *, seed_sources: bool = True, monitored: bool = False
+) -> AsyncIterator[Core]:
+    """`monitored` (run, worker): count the pipeline's events for METRICS_LISTEN, if it is set;
+    serve them with bot.app.metrics.serve_metrics."""
+    events = pipeline_events(settings) if monitored else NO_EVENTS
     db = await open_database(settings.database).connect()
     try:
         feeds, articles = FeedRepo(db), ArticleRepo(db)
@@ -69,10 +76,19 @@ async def open_core(settings: Settings, *, seed_sources: bool = True) -> AsyncIt
                 classifier=classifier,
                 poll_interval=interval,
                 clock=utc_now,
+                events=events,
             )
-            yield Core(settings, db, feeds, articles, classifier, fetcher, ingestor)
+            yield Core(settings, db, feeds, articles, classifier, fetcher, ingestor, events)
     finally:
         await db.close()
+
+
+def pipeline_events(settings: Settings) -> PipelineEvents:
+    if settings.metrics_listen is None:
+        return NO_EVENTS
+    from bot.app.metrics import Metrics  # prometheus_client only where metrics are served
+
+    return Metrics(clock=utc_now)
 
 
 def labels_factory(core: Core) -> Callable[[str], Labels]:
@@ -99,4 +115,5 @@ def build_digest_service(
         topic_order=[t.slug for t in core.classifier.topics],
         clock=utc_now,
         on_enqueued=on_enqueued,
+        events=core.events,
     )

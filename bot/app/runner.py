@@ -33,6 +33,7 @@ from bot.admin.alerts import Alerts
 from bot.app.core import Core, build_digest_service, open_core, utc_now
 from bot.app.fsm import DatabaseStorage
 from bot.app.jobs import build_scheduler
+from bot.app.metrics import serve_metrics
 from bot.app.webhook import WebhookConfig, serve_webhook, telegram_mode, webhook_config
 from bot.delivery.broadcast import Broadcaster
 from bot.delivery.sender import Sender
@@ -137,7 +138,7 @@ async def _check_telegram(bot: Bot, settings: Settings) -> User:
 async def _run(
     settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | None, receive: bool = True
 ) -> int:
-    async with open_core(settings) as core:
+    async with open_core(settings, monitored=True) as core:
         # On SQLite this is the database's only process (the run lock); on PostgreSQL others
         # may share it, so every message is claimed before it is sent.
         sender = Sender(
@@ -146,6 +147,7 @@ async def _run(
             rate=settings.delivery_rate,
             exclusive=core.db.dialect == "sqlite",
             lease=timedelta(seconds=settings.delivery_claim_seconds),
+            events=core.events,
         )
         digests = build_digest_service(core, on_enqueued=sender.wake)
         admin = build_admin_services(core, bot, sender)
@@ -192,24 +194,25 @@ async def _run(
         )
         conflicts = PollingConflicts(stop=dp.stop_polling)
         bot.session.middleware(conflicts)
-        try:
-            role = "" if receive else " as a worker (ticks and delivery, no updates)"
-            log.info("starting @%s%s: %d feeds", me.username, role, await core.feeds.count())
-            if receive:
-                await set_commands(bot)
-            sender.start()
-            scheduler.start()
-            if not receive:
-                await until_signalled()
-            elif webhook is not None:
-                await serve_webhook(dp, bot, webhook, UpdateLedger(core.db), clock=utc_now)
-            else:
-                await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
-        finally:
-            if scheduler.running:  # not yet started: shutdown() would mask the real error
-                scheduler.shutdown(wait=False)
-            await admin.broadcaster.aclose()
-            await sender.stop()
+        async with serve_metrics(settings, core):  # before anything runs: a busy port stops here
+            try:
+                role = "" if receive else " as a worker (ticks and delivery, no updates)"
+                log.info("starting @%s%s: %d feeds", me.username, role, await core.feeds.count())
+                if receive:
+                    await set_commands(bot)
+                sender.start()
+                scheduler.start()
+                if not receive:
+                    await until_signalled()
+                elif webhook is not None:
+                    await serve_webhook(dp, bot, webhook, UpdateLedger(core.db), clock=utc_now)
+                else:
+                    await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+            finally:
+                if scheduler.running:  # not yet started: shutdown() would mask the real error
+                    scheduler.shutdown(wait=False)
+                await admin.broadcaster.aclose()
+                await sender.stop()
     if conflicts.verdict is not None:
         raise StartupError(conflicts.verdict)
     return 0

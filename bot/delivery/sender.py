@@ -21,6 +21,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,7 @@ from aiogram.types import InputRichMessage, LinkPreviewOptions
 
 from bot.delivery.breaker import CircuitBreaker
 from bot.delivery.ratelimit import RateLimiter
+from bot.observe import NO_EVENTS, PipelineEvents
 from storage.chats import ChatRepo
 from storage.db import Database
 from storage.outbox import OutboxMessage, OutboxRepo
@@ -118,6 +120,7 @@ class Sender:
         exclusive: bool = True,
         owner: str | None = None,
         lease: timedelta | None = None,
+        events: PipelineEvents = NO_EVENTS,
     ) -> None:
         self.bot = bot
         self.outbox = outbox or OutboxRepo(db)
@@ -135,6 +138,7 @@ class Sender:
         self.clock = clock
         self.sleep = sleep
         self.on_alert = on_alert
+        self.events = events
         self.stats = DeliveryStats()
         self._slots = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
@@ -415,6 +419,7 @@ class Sender:
             if row.preview_url
             else LinkPreviewOptions(is_disabled=True)
         )
+        started = time.perf_counter()  # the request's own duration, whatever the injected clock
         try:
             if row.rich:
                 message = await self.bot(
@@ -440,6 +445,7 @@ class Sender:
         except TelegramMigrateToChat as exc:
             self.breaker.success()
             self.stats.migrated += 1
+            self.events.message_retried("migrated")
             log.info("chat %s became %s; resending there", row.chat_id, exc.migrate_to_chat_id)
             await self.chats.migrate(row.chat_id, exc.migrate_to_chat_id)
         except TelegramForbiddenError as exc:
@@ -452,32 +458,37 @@ class Sender:
             elif row.rich:
                 await self._rich_refused(row, exc)
             else:
-                await self._give_up(row, exc)
+                await self._give_up(row, exc, "bad_request")
         except TelegramNotFound as exc:  # a Bot API server without sendRichMessage (< 10.1)
             self.breaker.success()
             if row.rich:
                 await self._rich_refused(row, exc)
             else:
-                await self._give_up(row, exc)
+                await self._give_up(row, exc, "not_found")
         except TelegramUnauthorizedError as exc:
             log.error("Telegram rejected the bot token: %s; pausing delivery for a minute", exc)
             self.limiter.pause_global(60)
+            self.events.message_retried("401")
             await self._share_hold("pause", 60)
             await self.outbox.defer(row.id, self.clock() + timedelta(seconds=60),
                                     error=str(exc), count_attempt=False)  # fmt: skip
         except TelegramEntityTooLarge as exc:
-            await self._give_up(row, exc)
-        except (TelegramServerError, TelegramNetworkError) as exc:
+            await self._give_up(row, exc, "too_large")
+        except TelegramServerError as exc:
             self._outage_failure(exc)
-            await self._transient(row, exc)
+            await self._transient(row, exc, "5xx")
+        except TelegramNetworkError as exc:  # dropped connections and timeouts alike
+            self._outage_failure(exc)
+            await self._transient(row, exc, "network")
         except TelegramAPIError as exc:
-            await self._give_up(row, exc)
+            await self._give_up(row, exc, "api_error")
         except Exception as exc:  # e.g. a bug in a middleware: bounded retries, not a crash
             log.exception("unexpected error sending outbox %s", row.id)
-            await self._transient(row, exc)
+            await self._transient(row, exc, "internal")
         else:
             self.breaker.success()
             self.stats.sent += 1
+            self.events.message_sent(time.perf_counter() - started)
             await self._record_sent(row, message.message_id)
 
     async def _claim(self, row: OutboxMessage) -> bool:
@@ -571,6 +582,7 @@ class Sender:
         """A rich digest Telegram refused (an older server, content it rejects) goes out in
         the compact format instead: the chat stays usable, nothing is lost."""
         queued = await self.outbox.replace_with_fallback(row.id, exc.message, self.clock())
+        self.events.message_retried("rich_refused")
         log.warning("chat %s refused a rich digest (%s); %d compact parts queued instead",
                     row.chat_id, exc.message, queued)  # fmt: skip
 
@@ -578,6 +590,7 @@ class Sender:
         """429: wait and retry, never drop. A private chat is never sent to faster than 1/s by
         us, so a 429 there is the bot-wide limit: pause everyone; for a group, only the group."""
         self.stats.flood_waits += 1
+        self.events.message_retried("429")
         log.warning("flood wait %ss for chat %s", retry_after, row.chat_id)
         self.limiter.defer_chat(row.chat_id, retry_after)
         await self._share_hold(f"chat:{row.chat_id}", retry_after)
@@ -594,21 +607,24 @@ class Sender:
         log.info(
             "chat %s is unreachable (%s): marked blocked, settings kept", row.chat_id, exc.message
         )
-        await self.outbox.fail_chat(row.chat_id, f"blocked: {exc.message}")
+        failed = await self.outbox.fail_chat(row.chat_id, f"blocked: {exc.message}")
+        self.events.message_failed("blocked", failed)
         with contextlib.suppress(LookupError):
             await self.chats.set_status(row.chat_id, "blocked", self.clock())
 
-    async def _give_up(self, row: OutboxMessage, exc: Exception) -> None:
+    async def _give_up(self, row: OutboxMessage, exc: Exception, reason: str) -> None:
         self.stats.failed += 1
+        self.events.message_failed(reason)
         log.error("outbox %s to chat %s failed for good: %s", row.id, row.chat_id, exc)
         await self.outbox.fail(row.id, str(exc))
 
-    async def _transient(self, row: OutboxMessage, exc: Exception) -> None:
+    async def _transient(self, row: OutboxMessage, exc: Exception, reason: str) -> None:
         attempts = row.attempts + 1
         if attempts >= self.max_attempts:
-            await self._give_up(row, exc)
+            await self._give_up(row, exc, "retries_exhausted")
             return
         self.stats.retries += 1
+        self.events.message_retried(reason)
         delay = min(self.backoff_cap, self.backoff_base * 2 ** min(attempts - 1, 30))
         log.warning("outbox %s to chat %s: %s; retry %d in %.1fs", row.id, row.chat_id, exc,
                     attempts, delay)  # fmt: skip

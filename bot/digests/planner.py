@@ -29,6 +29,7 @@ from bot.digests.slots import (
 )
 from bot.domain import Article
 from bot.i18n.catalog import t
+from bot.observe import NO_EVENTS, PipelineEvents
 from bot.understand.chatrules import ChatRule, RuleIndex
 from storage.chat_rules import RuleRepo
 from storage.chats import Chat, ChatRepo, chat_from_row
@@ -80,6 +81,7 @@ class DigestService:
         pool_limit: int = 20_000,
         batch: int = 100,
         preview_top_story: bool = False,
+        events: PipelineEvents = NO_EVENTS,
     ) -> None:
         self.chats = ChatRepo(db)
         self.outbox = OutboxRepo(db)
@@ -95,6 +97,7 @@ class DigestService:
         self.pool_limit = pool_limit  # newest articles considered for one planning pass
         self.batch = batch  # digests per write transaction
         self.preview_top_story = preview_top_story
+        self.events = events
         self._lock = asyncio.Lock()  # one planner at a time (tick, instant, /digest)
 
     # -- scheduled jobs
@@ -316,7 +319,10 @@ class DigestService:
         return _FirstPool(first_pool, since)
 
     async def _record(self, plans: list[DigestPlan], now: datetime) -> None:
-        await self.outbox.record_digests(plans, now)
+        recorded = await self.outbox.record_digests(plans, now)
+        for plan, digest_id in zip(plans, recorded, strict=True):
+            if digest_id and plan.parts:  # None: dropped (the chat changed); 0: nothing to send
+                self.events.digest_planned(plan.kind)
         if self.on_enqueued is not None and any(p.parts for p in plans):
             self.on_enqueued()  # wake the sender: the first chats start while we plan more
 

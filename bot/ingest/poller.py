@@ -14,6 +14,7 @@ from bot.domain import ArticleDraft, Feed, cap_title
 from bot.ingest.fetch import Fetcher, FetchError, FetchResult
 from bot.ingest.normalize import normalize_entry, repeated_identifiers
 from bot.ingest.parse import ParseError, parse_feed
+from bot.observe import NO_EVENTS, PipelineEvents
 from bot.understand.classify import Classifier
 from bot.understand.clustering import CLUSTER_WINDOW, ClusterCandidate, ClusterIndex, make_signature
 from bot.understand.crosslang import decode, detect_language, encode
@@ -95,6 +96,7 @@ class Ingestor:
         classifier: Classifier,
         poll_interval: timedelta,
         clock: Callable[[], datetime],
+        events: PipelineEvents = NO_EVENTS,
     ) -> None:
         self.feeds = feeds
         self.articles = articles
@@ -102,6 +104,7 @@ class Ingestor:
         self.classifier = classifier
         self.interval = poll_interval
         self.clock = clock
+        self.events = events
         self._store_lock = asyncio.Lock()
 
     async def poll_due(self) -> list[PollOutcome]:
@@ -117,12 +120,14 @@ class Ingestor:
 
     async def poll_feed(self, feed: Feed) -> PollOutcome:
         try:
-            return await self._poll(feed)
+            outcome = await self._poll(feed)
         except (FetchError, ParseError) as exc:
             return await self._fail(feed, exc.kind, exc.message)
         except Exception as exc:  # a bug must not stop the other feeds; record it on the feed
             log.exception("unexpected error polling %s", feed.url)
             return await self._fail(feed, "internal", f"{type(exc).__name__}: {exc}")
+        self.events.poll_succeeded(feed.id, outcome.new)
+        return outcome
 
     async def _poll(self, feed: Feed) -> PollOutcome:
         result = await self.fetcher.fetch(
@@ -320,6 +325,7 @@ class Ingestor:
         return url
 
     async def _fail(self, feed: Feed, kind: str, message: str) -> PollOutcome:
+        self.events.poll_failed(feed.id, str(kind))
         now = self.clock()
         count = feed.error_count + 1
         deactivate = count >= DEACTIVATE_AFTER_ERRORS
