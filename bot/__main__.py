@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | poll | feeds … | articles | classify | retag | digest |
+"""Command line: `python -m bot run | worker | poll | feeds … | articles | classify | retag | digest |
 preview | migrate | backup PATH`; `--help` describes each."""
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="the bot: long polling, scheduler, feed polling and digests")
+    sub.add_parser(
+        "worker",
+        help="feed polling, digests and delivery without receiving updates"
+        " (extra processes on a shared PostgreSQL database)",
+    )
     sub.add_parser("poll", help="one polling pass over all active feeds")
     feeds = sub.add_parser("feeds", help="manage sources without Telegram")
     fsub = feeds.add_subparsers(dest="feeds_command", required=True)

@@ -90,7 +90,10 @@ class DialogRepo:
 
     async def purge(self, *, now: datetime) -> int:
         """Delete the dialogs older than `ttl` (already treated as none); returns how many."""
-        async with self.db.transaction() as conn, conn.execute(
-            "DELETE FROM fsm_states WHERE updated_at < ?", (to_db(now - self.ttl),)
-        ) as cur:
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "DELETE FROM fsm_states WHERE updated_at < ?", (to_db(now - self.ttl),)
+            ) as cur,
+        ):
             return cur.rowcount

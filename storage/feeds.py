@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain import Feed, cap_title
@@ -94,13 +94,27 @@ class FeedRepo:
         )
         return [_feed(r) for r in rows]
 
-    async def due(self, now: datetime) -> list[Feed]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM feeds WHERE active = 1 AND paused = 0"
-            " AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY next_poll_at, id",
-            (to_db(now),),
-        )
-        return [_feed(r) for r in rows]
+    async def claim_due(self, now: datetime, lease: timedelta) -> list[Feed]:
+        """The due feeds, taken for polling: their next poll moves to `now + lease`, so another
+        process on the database does not poll them too (the poll then sets the real next
+        time). A process killed mid-poll leaves the feed due again when the lease ends.
+        PostgreSQL skips rows another process is claiming this instant (SKIP LOCKED)."""
+        lock = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgresql" else ""
+        async with self.db.transaction(serial=False) as conn:
+            async with conn.execute(
+                "SELECT * FROM feeds WHERE active = 1 AND paused = 0"
+                " AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY next_poll_at, id"
+                + lock,
+                (to_db(now),),
+            ) as cur:
+                feeds = [_feed(r) for r in await cur.fetchall()]
+            if feeds:
+                marks = ",".join("?" * len(feeds))
+                await conn.execute(
+                    f"UPDATE feeds SET next_poll_at = ? WHERE id IN ({marks})",
+                    (to_db(now + lease), *(f.id for f in feeds)),
+                )
+        return feeds
 
     async def count(self) -> int:
         return int(await self.db.fetchval("SELECT COUNT(*) FROM feeds"))

@@ -20,6 +20,8 @@ _DELIVERABLE = (
     " AND o.chat_id NOT IN (SELECT subject_id FROM bans)"
     " AND o.chat_id NOT IN (SELECT id FROM chats WHERE status = 'blocked')"
 )
+# Not held by another process: never claimed, its lease expired, or claimed by the asker.
+_UNCLAIMED = " AND (o.claimed_until IS NULL OR o.claimed_until <= ? OR o.claimed_by = ?)"
 _UNIQUE_KINDS = ("scheduled",)  # other kinds may repeat within a second: shift their slot_at
 
 
@@ -219,16 +221,33 @@ class OutboxRepo:
 
     # -- delivery side
 
-    async def due_heads(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def due_heads(self, now: datetime, limit: int, *, owner: str = "") -> list[OutboxMessage]:
         """The oldest pending message of each chat, if due: parts of one chat go in order.
-        Banned and blocked chats get nothing, whatever was queued before."""
+        Banned and blocked chats get nothing, whatever was queued before. A head another
+        process holds (an unexpired claim not by `owner`) keeps its whole chat waiting."""
+        stamp = to_db(now)
         rows = await self.db.fetchall(
             "SELECT o.* FROM outbox o JOIN (SELECT MIN(id) AS id FROM outbox"
             " WHERE status = 'pending' GROUP BY chat_id) h ON h.id = o.id"
-            " WHERE o.not_before <= ?" + _DELIVERABLE + " ORDER BY o.id LIMIT ?",
-            (to_db(now), limit),
+            " WHERE o.not_before <= ?" + _UNCLAIMED + _DELIVERABLE + " ORDER BY o.id LIMIT ?",
+            (stamp, stamp, owner, limit),
         )
         return [_message(r) for r in rows]
+
+    async def claim(self, message_id: int, owner: str, now: datetime, until: datetime) -> bool:
+        """Take a pending message to send it, leased to `owner` until `until`. False when it is
+        no longer pending or another process holds an unexpired claim: then it is not ours to
+        send. One conditional UPDATE: atomic on both engines, whoever asks at the same time."""
+        stamp = to_db(now)
+        async with (
+            self.db.transaction(serial=False) as conn,
+            conn.execute(
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ?"
+                " WHERE id = ? AND status = 'pending'" + _UNCLAIMED.replace("o.", ""),
+                (owner, to_db(until), message_id, stamp, owner),
+            ) as cur,
+        ):
+            return cur.rowcount == 1
 
     async def undeliverable(self, message_id: int) -> str | None:
         """Why this message must not be sent now — "gone" (its chat unsubscribed), "done",
@@ -253,17 +272,23 @@ class OutboxRepo:
         async with self.db.transaction() as conn:
             return await cancel_pending(conn, chat_id, reason)
 
-    async def next_due_at(self) -> datetime | None:
+    async def next_due_at(self, *, owner: str = "") -> datetime | None:
+        """When the next chat's head message may go: its not_before, or, if another process
+        holds it, when that claim's lease ends (whichever is later)."""
         return from_db(
             await self.db.fetchval(
-                "SELECT MIN(not_before) FROM outbox o WHERE status = 'pending'" + _DELIVERABLE
+                "SELECT MIN(CASE WHEN o.claimed_until > o.not_before AND o.claimed_by <> ?"
+                " THEN o.claimed_until ELSE o.not_before END) FROM outbox o"
+                " JOIN (SELECT MIN(id) AS id FROM outbox WHERE status = 'pending'"
+                " GROUP BY chat_id) h ON h.id = o.id WHERE 1 = 1" + _DELIVERABLE,
+                (owner,),
             )
         )
 
     async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
         await self.db.execute(
             "UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, attempts = attempts + 1,"
-            " error = NULL WHERE id = ?",
+            " error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (telegram_message_id, to_db(now), message_id),
         )
 
@@ -299,7 +324,8 @@ class OutboxRepo:
         self, message_id: int, not_before: datetime, *, error: str, count_attempt: bool
     ) -> None:
         await self.db.execute(
-            "UPDATE outbox SET not_before = ?, error = ?, attempts = attempts + ? WHERE id = ?",
+            "UPDATE outbox SET not_before = ?, error = ?, attempts = attempts + ?,"
+            " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (to_db(not_before), error, int(count_attempt), message_id),
         )
 

@@ -162,6 +162,12 @@ async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return await run_bot(settings)
 
 
+async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app.runner import run_bot
+
+    return await run_bot(settings, receive_updates=False)
+
+
 async def cmd_preview(settings: Settings, args: argparse.Namespace) -> int:
     from bot.digests.preview import print_offline_preview
 

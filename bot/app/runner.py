@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -79,8 +80,15 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-async def run_bot(settings: Settings) -> int:
+async def run_bot(settings: Settings, *, receive_updates: bool = True) -> int:
+    """`run` (everything in one process) or, without `receive_updates`, `worker`: the ticks
+    and delivery only, for any number of extra processes on a shared PostgreSQL database."""
     if settings.bot_token is None:
+        if not receive_updates:
+            raise StartupError(
+                "worker sends digests, so it needs BOT_TOKEN; set it in .env or the environment"
+                " (the same token as the `run` process)"
+            )
         print(NO_TOKEN_HELP)
         print_offline_preview(now=utc_now())
         return 0
@@ -92,13 +100,13 @@ async def run_bot(settings: Settings) -> int:
             "123456789:AAE...); check .env or the environment, copy it again from @BotFather"
         ) from None
     mode = telegram_mode(settings)
-    webhook = webhook_config(settings) if mode == "webhook" else None
+    webhook = webhook_config(settings) if mode == "webhook" and receive_updates else None
     # The lock comes before anything opens the database: a second `run` touches nothing.
     with run_lock(settings):
         bot = build_bot(settings)
         try:
             me = await _check_telegram(bot, settings)
-            return await _run(settings, bot, me, webhook)
+            return await _run(settings, bot, me, webhook, receive_updates)
         finally:
             await bot.session.close()  # also on every early exit: no "Unclosed client session"
 
@@ -126,9 +134,15 @@ async def _check_telegram(bot: Bot, settings: Settings) -> User:
         ) from None
 
 
-async def _run(settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | None) -> int:
+async def _run(
+    settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | None, receive: bool = True
+) -> int:
     async with open_core(settings) as core:
-        sender = Sender(bot, core.db, rate=settings.delivery_rate)
+        # On SQLite this is the database's only process (the run lock); on PostgreSQL others
+        # may share it, so every message is claimed before it is sent.
+        sender = Sender(
+            bot, core.db, rate=settings.delivery_rate, exclusive=core.db.dialect == "sqlite"
+        )
         digests = build_digest_service(core, on_enqueued=sender.wake)
         admin = build_admin_services(core, bot, sender)
         sender.on_alert = admin.alerts.notify
@@ -175,11 +189,15 @@ async def _run(settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | 
         conflicts = PollingConflicts(stop=dp.stop_polling)
         bot.session.middleware(conflicts)
         try:
-            log.info("starting @%s: %d feeds", me.username, await core.feeds.count())
-            await set_commands(bot)
+            role = "" if receive else " as a worker (ticks and delivery, no updates)"
+            log.info("starting @%s%s: %d feeds", me.username, role, await core.feeds.count())
+            if receive:
+                await set_commands(bot)
             sender.start()
             scheduler.start()
-            if webhook is not None:
+            if not receive:
+                await until_signalled()
+            elif webhook is not None:
                 await serve_webhook(dp, bot, webhook, UpdateLedger(core.db), clock=utc_now)
             else:
                 await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
@@ -191,6 +209,20 @@ async def _run(settings: Settings, bot: Bot, me: User, webhook: WebhookConfig | 
     if conflicts.verdict is not None:
         raise StartupError(conflicts.verdict)
     return 0
+
+
+async def until_signalled() -> None:
+    """Wait for SIGTERM or SIGINT (a worker has no polling loop that would handle them)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopping: signal received")
 
 
 class PollingConflicts(BaseRequestMiddleware):

@@ -18,6 +18,9 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -69,6 +72,7 @@ class DeliveryStats:
     outages: int = 0  # times the circuit breaker opened
     probes: int = 0  # getMe calls while it was open
     unrecorded: int = 0  # accepted sends the database could not record at once
+    taken: int = 0  # due here, but another process on the database claimed it first
 
 
 def attempts_for(window: timedelta, base: float, cap: float) -> int:
@@ -105,6 +109,9 @@ class Sender:
         limiter: RateLimiter | None = None,
         outbox: OutboxRepo | None = None,
         on_alert: AlertHook | None = None,
+        exclusive: bool = True,
+        owner: str | None = None,
+        lease: timedelta | None = None,
     ) -> None:
         self.bot = bot
         self.outbox = outbox or OutboxRepo(db)
@@ -137,6 +144,13 @@ class Sender:
         self._recording: dict[int, float] = {}
         self._opened_at: datetime | None = None
         self._background: set[asyncio.Task[None]] = set()
+        # Claims, unless this is the database's only process (`exclusive`: SQLite under its
+        # run lock): each message is leased to this process right before it is sent, so
+        # several processes on one database never send it twice; a killed one's lease runs out
+        # and another takes the message over (only the message in flight at the kill repeats).
+        self.exclusive = exclusive
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.lease = lease or timedelta(seconds=2 * request_timeout + 60)
 
     # -- lifecycle
 
@@ -188,7 +202,7 @@ class Sender:
                 if not launched and not self._sends:
                     if self._hold_reason():
                         continue
-                    next_at = await self.outbox.next_due_at()
+                    next_at = await self.outbox.next_due_at(owner=self.owner)
                     if next_at is None:
                         return
                     until_due = (next_at - self.clock()).total_seconds()
@@ -309,10 +323,10 @@ class Sender:
     async def _pass(self) -> tuple[int, float]:
         """Launch every due head message whose chat may send now; returns (launched, wait)."""
         self._done_since_fetch = set()
-        rows = await self.outbox.due_heads(self.clock(), self.batch)
+        rows = await self.outbox.due_heads(self.clock(), self.batch, owner=self.owner)
         wait = self.idle_poll
         if not rows:
-            next_at = await self.outbox.next_due_at()
+            next_at = await self.outbox.next_due_at(owner=self.owner)
             if next_at is not None:
                 wait = min(wait, max(0.0, (next_at - self.clock()).total_seconds()))
             return 0, wait
@@ -371,6 +385,8 @@ class Sender:
             if reason in ("banned", "blocked"):
                 await self.outbox.cancel_chat(row.chat_id, reason)
             log.info("outbox %s to chat %s not sent: %s", row.id, row.chat_id, reason)
+            return
+        if not self.exclusive and not await self._claim(row):
             return
         preview = (
             LinkPreviewOptions(url=row.preview_url, prefer_small_media=True)
@@ -440,6 +456,21 @@ class Sender:
             self.breaker.success()
             self.stats.sent += 1
             await self._record_sent(row, message.message_id)
+
+    async def _claim(self, row: OutboxMessage) -> bool:
+        """Lease the message to this process before sending it (several processes share the
+        database); False if another one holds it or the claim cannot be written now."""
+        now = self.clock()
+        try:
+            claimed = await self.outbox.claim(row.id, self.owner, now, now + self.lease)
+        except Exception as exc:  # nothing is sent that could not be claimed; retry shortly
+            log.warning("cannot claim outbox %s (%s); sends pause for a few seconds", row.id, exc)
+            self.limiter.pause_global(5)
+            return False
+        if not claimed:
+            self.stats.taken += 1
+            log.info("outbox %s to chat %s is being sent by another process", row.id, row.chat_id)
+        return claimed
 
     async def _record_sent(self, row: OutboxMessage, message_id: int) -> None:
         """Telegram accepted it: record that, or keep it in memory so it is never sent again."""

@@ -24,6 +24,9 @@ from storage.feeds import FeedRepo, PollSuccess
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(days=1)
+# A claimed feed is left alone by other processes this long; a poll ends well within it
+# (fetch timeouts are seconds), so only a process killed mid-poll lets the lease run out.
+POLL_LEASE = timedelta(minutes=5)
 DEACTIVATE_AFTER_ERRORS = 20  # with back-off doubling to a day, about two weeks of failures
 # An undated entry (no date to compare) with the title and text of one stored this recently is
 # the same entry under a rotated guid/link: see storage.articles.ArticleRepo.same_entries.
@@ -102,7 +105,8 @@ class Ingestor:
         self._store_lock = asyncio.Lock()
 
     async def poll_due(self) -> list[PollOutcome]:
-        return await self.poll_many(await self.feeds.due(self.clock()))
+        """Poll the due feeds this process claimed (several processes may share the database)."""
+        return await self.poll_many(await self.feeds.claim_due(self.clock(), POLL_LEASE))
 
     async def poll_all(self) -> list[PollOutcome]:
         return await self.poll_many(await self.feeds.list_active())

@@ -123,7 +123,9 @@ async def test_webhook_misconfiguration_is_one_line(tmp_path, extra, words):
 
 
 @contextlib.asynccontextmanager
-async def webhook_process(location: Path | str, server: FakeBotAPI, classifier: Classifier) -> AsyncIterator[str]:
+async def webhook_process(
+    location: Path | str, server: FakeBotAPI, classifier: Classifier
+) -> AsyncIterator[str]:
     """What `run` builds in webhook mode, in this process: its own database connection,
     Dispatcher, Bot and HTTP server on a free port; yields the URL to post updates to."""
     settings = Settings(_env_file=None, bot_token=TOKEN, default_timezone="Europe/Moscow")

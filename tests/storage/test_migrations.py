@@ -15,8 +15,13 @@ from storage.db import Database
 from storage.migrations import NewerDatabaseError, latest_version, revisions, upgrade_url
 from tests.support.legacy_schema import build_legacy, legacy_scripts
 
-# Tables of the revisions after the SQL files (state once kept in one process's memory).
-ADDED_SINCE_THE_SQL_FILES = {"0009": {"fsm_states", "webhook_updates"}}
+# Tables of the revisions after the SQL files (state once kept in one process's memory),
+# and the columns they add to tables from before (0010: who holds an outbox message).
+ADDED_SINCE_THE_SQL_FILES = {
+    "0009": {"fsm_states", "webhook_updates"},
+    "0010": {"delivery_pacing"},
+}
+COLUMNS_ADDED_SINCE = {"outbox": {"claimed_by", "claimed_until"}}
 
 
 def _default(value: str | None) -> str | None:
@@ -93,7 +98,7 @@ async def test_alembic_builds_the_schema_the_sql_files_built(tmp_path):
 
 
 async def test_the_revisions_after_the_sql_files_only_add_their_tables(tmp_path):
-    assert sorted(ADDED_SINCE_THE_SQL_FILES) == revisions()[len(legacy_scripts()):]
+    assert sorted(ADDED_SINCE_THE_SQL_FILES) == revisions()[len(legacy_scripts()) :]
     build_legacy(tmp_path / "legacy.sqlite3", upto=len(legacy_scripts()))
     async with Database(tmp_path / "head.sqlite3"):
         pass
@@ -102,11 +107,25 @@ async def test_the_revisions_after_the_sql_files_only_add_their_tables(tmp_path)
     added = set().union(*ADDED_SINCE_THE_SQL_FILES.values())
     assert head.keys() - legacy.keys() == added
     for table in legacy:  # the tables from before are exactly as the SQL files left them
-        assert head[table] == legacy[table], table
+        new = COLUMNS_ADDED_SINCE.get(table, set())
+        columns = head[table]["columns"]
+        assert {c: columns[c] for c in new} == {c: ("TEXT", False, None, 0) for c in new}
+        kept = {**head[table], "columns": {c: v for c, v in columns.items() if c not in new}}
+        assert kept == legacy[table], table
+    assert head["delivery_pacing"]["columns"] == {
+        "key": ("TEXT", False, None, 1),
+        "next_at": ("FLOAT", True, None, 0),
+    }
     # 0009: aiogram's whole storage key is the primary key; rows that expire are found by time
     dialogs, updates = head["fsm_states"], head["webhook_updates"]
     assert [c for c, spec in dialogs["columns"].items() if spec[3]] == [
-        "bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny"]
+        "bot_id",
+        "chat_id",
+        "user_id",
+        "thread_id",
+        "business_connection_id",
+        "destiny",
+    ]
     assert dialogs["columns"]["state"][1:3] == (False, None)  # NULL: no state, data kept
     assert dialogs["columns"]["data"][1:3] == (True, "'{}'")
     assert [c for c, spec in updates["columns"].items() if spec[3]] == ["bot_id", "update_id"]

@@ -1,0 +1,82 @@
+"""Several processes on one PostgreSQL database: each message still reaches its chat exactly once.
+
+Each "process" here is its own connection pool and its own Sender with its own claim owner,
+exactly what two `worker` processes have; the Bot API is the fake on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.sender import Sender
+from storage.engines import open_database
+from storage.outbox import OutboxRepo
+from tests.support.outage import START, FakeTime, OutageBotAPI, fan_out
+
+CHATS = 20
+PARTS = ("a", "b", "c")
+
+
+def each_part_once_in_order(server, chats: int, parts: tuple[str, ...]) -> None:
+    for n in range(1, chats + 1):
+        got = [p["text"] for p in server.sent(n)]
+        assert got == [f"{n} {p}" for p in parts], f"chat {n} got {got}"
+
+
+async def test_two_workers_share_the_outbox_without_a_repeat(pg_template):
+    url = await pg_template.fresh_database()
+    async with OutageBotAPI() as server, open_database(url) as db_a, open_database(url) as db_b:
+        await fan_out(db_a, CHATS, PARTS)
+        bot = server.make_bot()
+        workers = [
+            Sender(bot, db, rate=0, idle_poll=0.05, exclusive=False, concurrency=3)
+            for db in (db_a, db_b)
+        ]
+        try:
+            for worker in workers:
+                worker.start()
+            async with asyncio.timeout(60):
+                while len(server.sends()) < CHATS * len(PARTS) or await db_a.fetchval(  # noqa: ASYNC110
+                    "SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
+                ):
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # a repeat, if any, would arrive now
+        finally:
+            for worker in workers:
+                await worker.stop()
+            await bot.session.close()
+        each_part_once_in_order(server, CHATS, PARTS)
+        assert sum(w.stats.sent for w in workers) == CHATS * len(PARTS)
+        assert all(w.stats.sent for w in workers), "one worker did everything: no sharing shown"
+        assert await db_a.fetchval("SELECT COUNT(*) FROM outbox WHERE claimed_by IS NOT NULL") == 0
+
+
+async def test_a_dead_workers_claim_is_taken_over_when_its_lease_ends(pg_template):
+    """A worker claimed chat 1's first part and was killed before Telegram got it: nobody sends
+    that chat anything until the lease ends (its parts stay in order), then another worker
+    sends it — once; every other chat is served meanwhile."""
+    url = await pg_template.fresh_database()
+    time = FakeTime()
+    lease = timedelta(seconds=90)
+    async with OutageBotAPI() as server, open_database(url) as db:
+        await fan_out(db, 5, PARTS)
+        outbox = OutboxRepo(db)
+        [head] = [m for m in await outbox.due_heads(START, 100) if m.chat_id == 1]
+        assert await outbox.claim(head.id, "killed-worker", START, START + lease)
+        # a claim is exclusive: nobody else takes it while the lease runs
+        assert not await outbox.claim(head.id, "someone-else", START, START + lease)
+        bot = server.make_bot()
+        survivor = Sender(bot, db, rate=0, idle_poll=1.0, clock=time.now, sleep=time.sleep,
+                          limiter=RateLimiter(0, clock=time.monotonic), exclusive=False,
+                          lease=lease, request_timeout=5)  # fmt: skip
+        try:
+            await survivor.drain(timeout=60)
+        finally:
+            await bot.session.close()
+        each_part_once_in_order(server, 5, PARTS)
+        first = min(r.received_at for r in server.sends(1))
+        others = max(r.received_at for r in server.sends() if r.chat_id != 1)
+        assert others < first, "chat 1 went before its dead worker's lease ended"
+        assert time.now() >= START + lease
