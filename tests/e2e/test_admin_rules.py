@@ -22,7 +22,7 @@ async def env(tmp_path):
 
 
 async def store(env, title: str, countries=()) -> None:
-    article_id = await env.db.execute(
+    article_id = await env.db.insert(
         "INSERT INTO articles (key, url, title, lead, source, published_at, fetched_at,"
         " countries) VALUES (?, ?, ?, '', 'Kabar', ?, ?, ?)",
         (title, f"https://kabar.example/{len(title)}", title, to_db(NOW), to_db(NOW),

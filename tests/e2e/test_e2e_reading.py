@@ -18,7 +18,7 @@ USER = 3003
 
 async def add_article(env, title: str, lead: str, topics: tuple[str, ...],
                       countries: tuple[str, ...] = ()) -> int:  # fmt: skip
-    article_id = await env.db.execute(
+    article_id = await env.db.insert(
         "INSERT INTO articles (key, url, title, lead, source, published_at, fetched_at, backfill,"
         " topics, countries) VALUES (?, ?, ?, ?, 'Khovar', ?, ?, 0, ?, ?)",
         (title, f"https://khovar.tj/{len(title)}", title, lead, to_db(NOW), to_db(NOW),
