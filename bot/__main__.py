@@ -1,5 +1,5 @@
 """Command line: `python -m bot run | worker | poll | feeds … | articles | classify | retag | digest |
-preview | migrate | backup PATH`; `--help` describes each."""
+preview | migrate | copy-db --to URL | backup PATH`; `--help` describes each."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     dig.add_argument("--dry-run", action="store_true", help="print it without sending (required)")
     sub.add_parser("preview", help="offline preview of a digest from the bundled sample feeds")
     sub.add_parser("migrate", help="bring the database schema up to date and exit")
+    copy = sub.add_parser(
+        "copy-db", help="copy the SQLite database into an empty PostgreSQL one (ids kept)"
+    )
+    copy.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://user:pw@host:port/db"
+    )
     bak = sub.add_parser(
         "backup",
         help="a consistent copy of the database, safe while the bot runs (never overwrites)",
@@ -67,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.configure_logging(settings)
     from bot.app import cli as cli_commands
 
-    handler = getattr(cli_commands, f"cmd_{args.command}")
+    handler = getattr(cli_commands, f"cmd_{args.command.replace('-', '_')}")
     try:
         return asyncio.run(handler(settings, args))
     except KeyboardInterrupt:

@@ -103,8 +103,7 @@ class FeedRepo:
         async with self.db.transaction(serial=False) as conn:
             async with conn.execute(
                 "SELECT * FROM feeds WHERE active = 1 AND paused = 0"
-                " AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY next_poll_at, id"
-                + lock,
+                " AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY next_poll_at, id" + lock,
                 (to_db(now),),
             ) as cur:
                 feeds = [_feed(r) for r in await cur.fetchall()]

@@ -234,6 +234,35 @@ class OutboxRepo:
         )
         return [_message(r) for r in rows]
 
+    async def claim_heads(
+        self, now: datetime, limit: int, *, owner: str, until: datetime
+    ) -> list[OutboxMessage]:
+        """`due_heads` for one of several processes: the heads returned are claimed by `owner`
+        until `until` in the same transaction, so two processes asking at once get disjoint
+        sets (PostgreSQL skips the rows another is claiming this instant: SKIP LOCKED)."""
+        stamp = to_db(now)
+        lock = " FOR UPDATE OF o SKIP LOCKED" if self.db.dialect == "postgresql" else ""
+        async with self.db.transaction(serial=False) as conn:
+            async with conn.execute(
+                "SELECT o.* FROM outbox o JOIN (SELECT MIN(id) AS id FROM outbox"
+                " WHERE status = 'pending' GROUP BY chat_id) h ON h.id = o.id"
+                # o.status again: a row sent meanwhile is re-checked on its new version
+                " WHERE o.status = 'pending' AND o.not_before <= ?"
+                + _UNCLAIMED
+                + _DELIVERABLE
+                + " ORDER BY o.id LIMIT ?"
+                + lock,
+                (stamp, stamp, owner, limit),
+            ) as cur:
+                rows = [_message(r) for r in await cur.fetchall()]
+            if rows:
+                await conn.execute(
+                    "UPDATE outbox SET claimed_by = ?, claimed_until = ?"
+                    f" WHERE status = 'pending' AND id IN ({','.join('?' * len(rows))})",
+                    (owner, to_db(until), *(r.id for r in rows)),
+                )
+        return rows
+
     async def claim(self, message_id: int, owner: str, now: datetime, until: datetime) -> bool:
         """Take a pending message to send it, leased to `owner` until `until`. False when it is
         no longer pending or another process holds an unexpired claim: then it is not ours to

@@ -208,6 +208,30 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_copy_db(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy the SQLite database (DATABASE_PATH, or a sqlite:/// DATABASE_URL) to PostgreSQL."""
+    from storage import engines
+    from storage.copydb import CopyError, copy_sqlite_to_postgres
+
+    source, target = engines.parse(settings.database), engines.parse(args.to)
+    if source.path is None:
+        print("copy-db error: the database to copy must be SQLite; set DATABASE_PATH (or a"
+              " sqlite:/// DATABASE_URL) to its file", file=sys.stderr)  # fmt: skip
+        return 2
+    if target.url is None:
+        print("copy-db error: --to must be a postgresql://user:password@host:port/dbname URL",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        report = await copy_sqlite_to_postgres(source.path, target.url)
+    except CopyError as exc:
+        print(f"copy-db error: {exc}", file=sys.stderr)
+        return 1
+    print(report.line())
+    print(f"next: stop the bot, set DATABASE_URL={report.target} (with its password), start it")
+    return 0
+
+
 async def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 

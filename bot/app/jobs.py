@@ -1,11 +1,12 @@
 """APScheduler wiring: minute ticks that ask the database what is due (restart-safe by design).
 
 No job per feed or per chat is registered: a feed's `next_poll_at` and a chat's `last_slot_at`
-live in SQLite, so a restart (or downtime) loses nothing and `replace_existing` games are moot.
+live in the database, so a restart (or downtime) loses nothing and `replace_existing` games are moot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -23,6 +24,9 @@ def _guarded(name: str, tick: Tick) -> Tick:
             await tick()
         except Exception:  # a failing tick is logged; the next minute tries again
             log.exception("scheduled job %s failed", name)
+        except asyncio.CancelledError:  # the process stops mid-tick: nothing to report, as
+            # every tick is resumable (what it had not committed, the next start does again)
+            log.info("scheduled job %s stopped: shutting down", name)
 
     run.__name__ = name
     return run

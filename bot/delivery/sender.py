@@ -47,6 +47,7 @@ from bot.delivery.ratelimit import RateLimiter
 from storage.chats import ChatRepo
 from storage.db import Database
 from storage.outbox import OutboxMessage, OutboxRepo
+from storage.pacing import PacingRepo
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,11 @@ class DeliveryStats:
     probes: int = 0  # getMe calls while it was open
     unrecorded: int = 0  # accepted sends the database could not record at once
     taken: int = 0  # due here, but another process on the database claimed it first
+
+
+# A shared send slot further away than this is not waited for with the message in hand: the
+# message goes back to the outbox until then (its claim is released meanwhile).
+PACE_WAIT_MAX = 5.0
 
 
 def attempts_for(window: timedelta, base: float, cap: float) -> int:
@@ -151,6 +157,8 @@ class Sender:
         self.exclusive = exclusive
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.lease = lease or timedelta(seconds=2 * request_timeout + 60)
+        # …and the send limits hold for all of them together (the database keeps the pace).
+        self.pacing = None if exclusive else PacingRepo(db)
 
     # -- lifecycle
 
@@ -323,7 +331,13 @@ class Sender:
     async def _pass(self) -> tuple[int, float]:
         """Launch every due head message whose chat may send now; returns (launched, wait)."""
         self._done_since_fetch = set()
-        rows = await self.outbox.due_heads(self.clock(), self.batch, owner=self.owner)
+        now = self.clock()
+        if self.exclusive:
+            rows = await self.outbox.due_heads(now, self.batch)
+        else:  # take only what this process can send well within the lease
+            rows = await self.outbox.claim_heads(
+                now, self._claim_batch(), owner=self.owner, until=now + self.lease
+            )
         wait = self.idle_poll
         if not rows:
             next_at = await self.outbox.next_due_at(owner=self.owner)
@@ -352,6 +366,14 @@ class Sender:
             self._spawn(self._deliver(row))
             launched += 1
         return launched, wait
+
+    def _claim_batch(self) -> int:
+        """How many heads to claim at once: all that the rate lets this process send within
+        a quarter of the lease (the rest stays free for the others)."""
+        if not self.limiter.interval:
+            return self.batch
+        per_lease = self.lease.total_seconds() / 4 / self.limiter.interval
+        return max(1, min(self.batch, int(per_lease)))
 
     def _busy(self, row: OutboxMessage) -> bool:
         return (
@@ -386,7 +408,7 @@ class Sender:
                 await self.outbox.cancel_chat(row.chat_id, reason)
             log.info("outbox %s to chat %s not sent: %s", row.id, row.chat_id, reason)
             return
-        if not self.exclusive and not await self._claim(row):
+        if not self.exclusive and (not await self._claim(row) or not await self._pace(row)):
             return
         preview = (
             LinkPreviewOptions(url=row.preview_url, prefer_small_media=True)
@@ -440,6 +462,7 @@ class Sender:
         except TelegramUnauthorizedError as exc:
             log.error("Telegram rejected the bot token: %s; pausing delivery for a minute", exc)
             self.limiter.pause_global(60)
+            await self._share_hold("pause", 60)
             await self.outbox.defer(row.id, self.clock() + timedelta(seconds=60),
                                     error=str(exc), count_attempt=False)  # fmt: skip
         except TelegramEntityTooLarge as exc:
@@ -471,6 +494,49 @@ class Sender:
             self.stats.taken += 1
             log.info("outbox %s to chat %s is being sent by another process", row.id, row.chat_id)
         return claimed
+
+    async def _pace(self, row: OutboxMessage) -> bool:
+        """Take this send's slot in the pace all processes share; wait for it if it is near,
+        else put the message back until then (a flood wait) and return False."""
+        assert self.pacing is not None
+        limiter = self.limiter
+        chat_interval = limiter.per_chat_interval
+        if row.chat_id < 0 and chat_interval:  # groups and channels: 20 a minute
+            chat_interval = max(chat_interval, 60.0 / limiter.group_per_minute)
+        now = self.clock().timestamp()
+        try:
+            start = await self.pacing.reserve(
+                row.chat_id, now, interval=limiter.interval, chat_interval=chat_interval
+            )
+        except Exception as exc:
+            log.warning("cannot reserve a send slot (%s); sends pause for a few seconds", exc)
+            limiter.pause_global(5)
+            await self.outbox.defer(row.id, self.clock(), error=str(exc), count_attempt=False)
+            return False
+        wait = start - now
+        if wait > PACE_WAIT_MAX:
+            await self.outbox.defer(row.id, self.clock() + timedelta(seconds=wait),
+                                    error="paced", count_attempt=False)  # fmt: skip
+            return False
+        if wait > 0:
+            await self.sleep(wait)
+        # a flood wait another process met while this one waited for its slot holds too
+        paused_until = await self.pacing.get("pause")
+        now = self.clock().timestamp()
+        if paused_until is not None and paused_until > now:
+            await self.outbox.defer(row.id, self.clock() + timedelta(seconds=paused_until - now),
+                                    error="flood wait", count_attempt=False)  # fmt: skip
+            return False
+        return True
+
+    async def _share_hold(self, key: str, seconds: float) -> None:
+        """A flood wait every process on the database must keep (no-op for the only one)."""
+        if self.pacing is None:
+            return
+        try:
+            await self.pacing.hold(key, self.clock().timestamp() + seconds)
+        except Exception as exc:
+            log.warning("cannot share the flood wait %s with other processes: %s", key, exc)
 
     async def _record_sent(self, row: OutboxMessage, message_id: int) -> None:
         """Telegram accepted it: record that, or keep it in memory so it is never sent again."""
@@ -508,8 +574,10 @@ class Sender:
         self.stats.flood_waits += 1
         log.warning("flood wait %ss for chat %s", retry_after, row.chat_id)
         self.limiter.defer_chat(row.chat_id, retry_after)
+        await self._share_hold(f"chat:{row.chat_id}", retry_after)
         if row.chat_id > 0:
             self.limiter.pause_global(retry_after)
+            await self._share_hold("pause", retry_after)
         await self.outbox.defer(
             row.id, self.clock() + timedelta(seconds=retry_after),
             error=f"retry_after {retry_after}", count_attempt=False,

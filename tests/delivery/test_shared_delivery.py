@@ -7,6 +7,7 @@ exactly what two `worker` processes have; the Bot API is the fake on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 from bot.delivery.ratelimit import RateLimiter
@@ -50,7 +51,10 @@ async def test_two_workers_share_the_outbox_without_a_repeat(pg_template):
         each_part_once_in_order(server, CHATS, PARTS)
         assert sum(w.stats.sent for w in workers) == CHATS * len(PARTS)
         assert all(w.stats.sent for w in workers), "one worker did everything: no sharing shown"
-        assert await db_a.fetchval("SELECT COUNT(*) FROM outbox WHERE claimed_by IS NOT NULL") == 0
+        left = await db_a.fetchall(
+            "SELECT id, chat_id, status, claimed_by, claimed_until, sent_at FROM outbox WHERE claimed_by IS NOT NULL"
+        )
+        assert [tuple(r) for r in left] == [], [w.owner for w in workers]
 
 
 async def test_a_dead_workers_claim_is_taken_over_when_its_lease_ends(pg_template):
@@ -80,3 +84,62 @@ async def test_a_dead_workers_claim_is_taken_over_when_its_lease_ends(pg_templat
         others = max(r.received_at for r in server.sends() if r.chat_id != 1)
         assert others < first, "chat 1 went before its dead worker's lease ended"
         assert time.now() >= START + lease
+
+
+async def _run_two(url, server, *, chats: int, rate: float, until_sent: int) -> list[Sender]:
+    async with open_database(url) as db_a, open_database(url) as db_b:
+        bot = server.make_bot()
+        workers = [
+            # a short lease: each claims a second's worth of sends at a time (4 at rate 4)
+            Sender(
+                bot,
+                db,
+                rate=rate,
+                idle_poll=0.05,
+                exclusive=False,
+                concurrency=4,
+                lease=timedelta(seconds=4),
+                request_timeout=1,
+            )
+            for db in (db_a, db_b)
+        ]
+        try:
+            for worker in workers:
+                worker.start()
+            async with asyncio.timeout(60):
+                while len([r for r in server.sends() if r.ok]) < until_sent:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        finally:
+            for worker in workers:
+                await worker.stop()
+            await bot.session.close()
+    return workers
+
+
+async def test_delivery_rate_holds_for_all_workers_together(pg_template):
+    """DELIVERY_RATE=4: two workers together still send 4 a second, not 4 each."""
+    url = await pg_template.fresh_database()
+    async with OutageBotAPI() as server:
+        async with open_database(url) as db:
+            await fan_out(db, 10, ("a",))
+        workers = await _run_two(url, server, chats=10, rate=4, until_sent=10)
+        times = sorted(r.received_at for r in server.sends())
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        # the slots are 0.25 s apart; a little slack for the HTTP hop (never half a slot)
+        assert min(gaps) >= 0.2, gaps
+        assert all(w.stats.sent for w in workers), [w.stats for w in workers]
+        each_part_once_in_order(server, 10, ("a",))
+
+
+async def test_a_flood_wait_seen_by_one_worker_pauses_the_other(pg_template):
+    """A 429 in a private chat is the bot-wide limit: nobody sends until retry_after passed."""
+    url = await pg_template.fresh_database()
+    async with OutageBotAPI() as server:
+        async with open_database(url) as db:
+            await fan_out(db, 8, ("a",))
+        server.fail_next("sendMessage", "429", chat_id=1, retry_after=2)
+        await _run_two(url, server, chats=8, rate=4, until_sent=8)
+        [refused] = [r for r in server.sends() if r.status == 429]
+        after = [r.received_at for r in server.sends() if r.received_at > refused.received_at]
+        assert after and min(after) - refused.received_at >= 2.0, "a worker ignored the pause"
+        each_part_once_in_order(server, 8, ("a",))

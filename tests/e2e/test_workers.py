@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from storage.engines import open_database
+from storage.feeds import FeedRepo
 from storage.instance import single_instance
 from tests.support.cli_env import SAMPLES, cli, make_env, start
 from tests.support.fakebotapi import TOKEN, FakeBotAPI
@@ -41,15 +43,18 @@ async def test_two_workers_deliver_each_part_once_and_poll_a_feed_once(
     server = await FakeBotAPI().start()
     env = make_env(
         tmp_path,
-        [("Ховар", feed_server.url("/feed.xml"))],
+        [],
         DATABASE_URL=url,
         BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=server.base_url,
         SCHEDULER_TICK_SECONDS="1",
+        POLL_INTERVAL_MINUTES="1440",  # after the first poll the feed's next slot is hours away
         LOG_LEVEL="INFO",
     )
     async with open_database(url) as db:
         await fan_out(db, CHATS, PARTS)
+        # an operator's `feeds add`: due at once, so both workers' first ticks race for it
+        await FeedRepo(db).add(feed_server.url("/feed.xml"), now=datetime.now(UTC))
         logs = [tmp_path / f"worker{n}.log" for n in (1, 2)]
         procs = [await start(env, "worker", log=log) for log in logs]
         try:
@@ -59,7 +64,15 @@ async def test_two_workers_deliver_each_part_once_and_poll_a_feed_once(
                 polled = await db.fetchval("SELECT COUNT(*) FROM poll_log")
                 return pending == 0 and polled >= 1
 
-            await _until(all_sent, "both workers to send everything and poll the feed")
+            try:
+                await _until(all_sent, "both workers to send everything and poll the feed")
+            except AssertionError as exc:
+                rows = await db.fetchall("SELECT status, claimed_by, not_before, error FROM outbox")
+                raise AssertionError(
+                    f"{exc}\n{[r.method for r in server.requests][-10:]}\n"
+                    f"{[tuple(r) for r in rows][:5]}\n"
+                    + "\n".join(log.read_text(errors="replace") for log in logs)
+                ) from None
             await asyncio.sleep(3)  # a few more ticks of each: a repeat would show now
             for proc in procs:
                 proc.send_signal(signal.SIGTERM)
