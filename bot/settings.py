@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     poll_interval_minutes: int = Field(default=10, ge=1, le=24 * 60)
     default_timezone: str = "Europe/Moscow"
     delivery_rate: float = Field(default=25.0, ge=0)
+    # several processes on PostgreSQL: how long a claimed message or feed is left to its taker
+    # before another process may take it over (a taker killed mid-send)
+    delivery_claim_seconds: int = Field(default=120, ge=5, le=3600)
     topics_catalog_path: Path | None = None
     sources_path: Path | None = None
     retention_days: int = Field(default=365, ge=7)

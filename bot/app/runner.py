@@ -141,7 +141,11 @@ async def _run(
         # On SQLite this is the database's only process (the run lock); on PostgreSQL others
         # may share it, so every message is claimed before it is sent.
         sender = Sender(
-            bot, core.db, rate=settings.delivery_rate, exclusive=core.db.dialect == "sqlite"
+            bot,
+            core.db,
+            rate=settings.delivery_rate,
+            exclusive=core.db.dialect == "sqlite",
+            lease=timedelta(seconds=settings.delivery_claim_seconds),
         )
         digests = build_digest_service(core, on_enqueued=sender.wake)
         admin = build_admin_services(core, bot, sender)

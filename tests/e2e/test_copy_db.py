@@ -106,3 +106,16 @@ async def test_copy_db_names_an_unreachable_server(tmp_path, deployment):
     assert result.code == 1
     [line] = result.err.strip().splitlines()
     assert "cannot reach PostgreSQL at postgresql://nobody@127.0.0.1:9/none" in line
+
+
+async def test_migrate_on_postgresql_reports_the_version_without_the_password(
+    tmp_path, pg_template
+):
+    url = pg_template.create_database("migrate_cli")
+    with_password = url.replace("diplodigest@", "diplodigest:s3cret@", 1)  # trust auth ignores it
+    result = await cli(make_env(tmp_path, DATABASE_URL=with_password), "migrate")
+    assert result.code == 0, result.err
+    from storage.migrations import latest_version
+
+    assert result.out.strip() == (f"schema of {url} is up to date: version {latest_version()}")
+    assert "s3cret" not in result.out + result.err

@@ -13,8 +13,8 @@ USER = 2002
 
 
 @pytest.fixture
-async def env(tmp_path):
-    async with running_bot(tmp_path) as env:
+async def env(tmp_path, db_location):
+    async with running_bot(tmp_path, location=db_location) as env:
         await env.send(USER, "/start", lang="en")
         await env.tap(USER, "Done")
         await env.tap(USER, "Keep this and finish")

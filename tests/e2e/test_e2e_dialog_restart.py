@@ -32,16 +32,16 @@ DIALOGS = [
 
 @pytest.mark.parametrize(("command", "buttons", "typed", "expected"), DIALOGS)
 async def test_a_dialog_asked_before_a_restart_is_answered_after_it(
-    tmp_path, command, buttons, typed, expected
+    tmp_path, db_location, command, buttons, typed, expected
 ):
-    async with running_bot(tmp_path) as env:
+    async with running_bot(tmp_path, location=db_location) as env:
         await _subscribe(env)
         before = await env.chats.get(USER)
         await env.send(USER, command)
         for label in buttons:
             await env.tap(USER, label)
         assert "/cancel" in env.screen(USER)["text"]  # asked to type
-    async with running_bot(tmp_path) as env:  # a new process on the same database
+    async with running_bot(tmp_path, location=db_location) as env:  # a new process, same database
         env.clock_value[0] = NOW + timedelta(hours=23)
         (reply,) = await env.send(USER, typed)
         assert "Saved" in reply["text"], reply["text"]

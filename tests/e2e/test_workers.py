@@ -111,3 +111,103 @@ async def test_a_worker_without_a_token_says_so(tmp_path):
         "error: worker sends digests, so it needs BOT_TOKEN; set it in .env or the environment"
         " (the same token as the `run` process)"
     ]
+
+
+async def test_webhook_run_and_two_workers_fan_out_to_1000_through_a_kill9(tmp_path, pg_template):
+    """One webhook-mode `run` and two `worker`s on PostgreSQL, 1,000 chats with a digest each;
+    one worker is killed with SIGKILL mid-fan-out. Every chat gets its digest; the only repeats
+    are messages the killed worker had in flight (at most its 4 concurrent sends)."""
+    from tests.e2e.test_webhook import SECRET, free_port, post
+
+    chats = 1000
+    url = await pg_template.fresh_database()
+    server = await FakeBotAPI().start()
+    port = free_port()
+    env = make_env(
+        tmp_path,
+        DATABASE_URL=url,
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=server.base_url,
+        SCHEDULER_TICK_SECONDS="1",
+        DELIVERY_RATE="0",
+        DELIVERY_CLAIM_SECONDS="5",  # the killed worker's claims lapse within the test
+        LOG_LEVEL="INFO",
+    )
+    webhook = env.with_vars(
+        TELEGRAM_MODE="webhook",
+        WEBHOOK_URL="https://bot.example.org/tg/hook",
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+    )
+    async with open_database(url) as db:
+        await fan_out(db, chats, ("digest",))
+        logs = {name: tmp_path / f"{name}.log" for name in ("run", "worker1", "worker2")}
+        procs = {
+            "run": await start(webhook, "run", log=logs["run"]),
+            "worker1": await start(env, "worker", log=logs["worker1"]),
+            "worker2": await start(env, "worker", log=logs["worker2"]),
+        }
+
+        def delivered() -> int:
+            return len({r.chat_id for r in server.sends() if r.ok and r.chat_id <= chats})
+
+        def output() -> str:
+            return "\n".join(f"--- {n}\n{p.read_text(errors='replace')}" for n, p in logs.items())
+
+        try:
+
+            async def some_delivered() -> bool:
+                return delivered() >= 150 or any(p.returncode is not None for p in procs.values())
+
+            await _until(some_delivered, "the fan-out to start")
+            assert all(p.returncode is None for p in procs.values()), output()
+            procs["worker1"].kill()  # SIGKILL: no clean-up of any kind
+            await procs["worker1"].wait()
+            at_kill = delivered()
+
+            # meanwhile Telegram posts an update to the webhook process
+            update_id, payload = server.message_update(6262, 6262, "/start", language_code="en")
+            hook = f"http://127.0.0.1:{port}/tg/hook"
+            await _until(lambda: _answers(hook), "the webhook to listen")
+            assert await post(hook, {"update_id": update_id, **payload}, "wrong") in (401, 403)
+            assert await post(hook, {"update_id": update_id, **payload}, SECRET) == 200
+            assert server.sent(6262), "the webhook process did not answer /start"
+
+            async def all_sent() -> bool:
+                left = await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status <> 'sent'")
+                return left == 0
+
+            try:
+                await _until(all_sent, "every digest to be sent after the kill")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{output()}") from None
+            for name in ("run", "worker2"):
+                procs[name].send_signal(signal.SIGTERM)
+                assert await asyncio.wait_for(procs[name].wait(), 60) == 0, output()
+        finally:
+            for proc in procs.values():
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            await server.close()
+        assert at_kill < chats, "the kill came after the fan-out: nothing was shown"
+        copies = {}
+        for request in server.sends():
+            if request.ok and request.chat_id <= chats:
+                copies[request.chat_id] = copies.get(request.chat_id, 0) + 1
+        assert set(copies) == set(range(1, chats + 1))  # every chat got its digest
+        repeats = sum(n - 1 for n in copies.values())
+        assert repeats <= 4, f"{repeats} repeats; only the killed worker's in-flight may repeat"
+        for n in range(1, chats + 1):
+            assert {p["text"] for p in server.sent(n)} == {f"{n} digest"}, n
+        assert "Traceback" not in logs["run"].read_text() + logs["worker2"].read_text()
+
+
+async def _answers(url: str) -> bool:
+    import aiohttp
+
+    try:
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            return response.status > 0
+    except aiohttp.ClientError:
+        return False

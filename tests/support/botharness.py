@@ -22,6 +22,7 @@ from handlers import build_dispatcher
 from storage.chats import ChatRepo
 from storage.conversations import DialogRepo
 from storage.db import Database
+from storage.engines import open_database
 from storage.feeds import FeedRepo
 from tests.support.fakebotapi import FakeBotAPI
 
@@ -109,10 +110,14 @@ class BotEnv:
 async def running_bot(
     tmp_path: Path,
     services: Callable[[Database, Classifier, Callable[[], datetime]], dict] | None = None,
+    *,
+    location: Path | str | None = None,
 ) -> AsyncIterator[BotEnv]:
     """The bot polling a fresh fake server. `services(db, classifier, clock)` returns the
-    `digests` and `search` services; without it they are None (tests that never use them)."""
-    db = await Database(tmp_path / "bot.sqlite3").connect()
+    `digests` and `search` services; without it they are None (tests that never use them).
+    `location`: the database (a SQLite path or a PostgreSQL URL; the `db_location` fixture
+    gives one per engine); by default a SQLite file in `tmp_path`."""
+    db = await open_database(location or tmp_path / "bot.sqlite3").connect()
     server = await FakeBotAPI().start()
     bot = server.make_bot()
     settings = Settings(_env_file=None, bot_token="123:x", default_timezone="Europe/Moscow")
