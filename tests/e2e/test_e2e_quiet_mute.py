@@ -24,7 +24,7 @@ def msk(hour: int, minute: int = 0, day: int = 0) -> datetime:
 
 async def add_article(env, title: str, feed_id: int | None = None, published=None) -> int:
     when = to_db(published or env.clock_value[0])
-    return await env.db.execute(
+    return await env.db.insert(
         "INSERT INTO articles (feed_id, key, url, title, lead, source, published_at, fetched_at,"
         " backfill, topics, countries) VALUES (?, ?, ?, ?, 'lead', 'Agency', ?, ?, 0, ?, '[]')",
         (feed_id, title, f"https://example.org/{title}", title, when, when, json.dumps(["un"])),

@@ -23,7 +23,7 @@ from bot.understand.classify import Classifier
 from handlers import build_dispatcher
 from storage.chats import ChatRepo
 from storage.conversations import DialogRepo
-from storage.db import Database
+from storage.engines import open_database
 from storage.feeds import FeedRepo
 from storage.webhook_updates import UpdateLedger
 from tests.e2e.test_app_run import Child, eventually
@@ -124,14 +124,14 @@ async def test_webhook_misconfiguration_is_one_line(tmp_path, extra, words):
 
 @contextlib.asynccontextmanager
 async def webhook_process(
-    path: Path, server: FakeBotAPI, classifier: Classifier
+    location: Path | str, server: FakeBotAPI, classifier: Classifier
 ) -> AsyncIterator[str]:
     """What `run` builds in webhook mode, in this process: its own database connection,
     Dispatcher, Bot and HTTP server on a free port; yields the URL to post updates to."""
     settings = Settings(_env_file=None, bot_token=TOKEN, default_timezone="Europe/Moscow")
     port = free_port()
     config = WebhookConfig("https://bot.example.org/tg/hook", "/tg/hook", SECRET, "127.0.0.1", port)
-    async with Database(path) as db:
+    async with open_database(location) as db:
         dp = build_dispatcher(
             storage=DatabaseStorage(DialogRepo(db), utc_now),
             chats=ChatRepo(db), digests=None, classifier=classifier, feeds=FeedRepo(db),  # type: ignore[arg-type]
@@ -147,9 +147,9 @@ async def webhook_process(
             await runner.cleanup()
 
 
-async def test_two_webhook_processes_on_one_database_handle_an_update_once(tmp_path):
+async def test_two_webhook_processes_on_one_database_handle_an_update_once(db_location):
     classifier = Classifier.load()
-    path = tmp_path / "shared.sqlite3"
+    path = db_location  # a SQLite file, then a PostgreSQL database
     async with (
         FakeBotAPI() as server,
         webhook_process(path, server, classifier) as first,
@@ -177,6 +177,6 @@ async def test_two_webhook_processes_on_one_database_handle_an_update_once(tmp_p
         assert statuses[0] == 200 and statuses[1] in (200, 503), statuses
         assert await post(second, update, SECRET) == 200
         assert len(server.sent(other)) == replies
-    async with Database(path) as db:  # both updates recorded as handled
+    async with open_database(path) as db:  # both updates recorded as handled
         handled = await db.fetchall("SELECT update_id, handled_at FROM webhook_updates")
         assert len(handled) == 2 and all(row["handled_at"] for row in handled)

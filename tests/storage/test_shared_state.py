@@ -1,6 +1,6 @@
 """The state several processes share through the database: typed-input dialogs (aiogram's FSM
-storage on storage.conversations) and the webhook's ledger of update ids — on real SQLite files,
-two connections standing for two processes."""
+storage on storage.conversations) and the webhook's ledger of update ids — on each engine (a
+SQLite file, a PostgreSQL database), two connections standing for two processes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aiogram.fsm.storage.base import StorageKey
 from bot.app.fsm import DatabaseStorage
 from handlers.common.states import TextInput
 from storage.conversations import DialogRepo
-from storage.db import Database
+from storage.engines import AnyDatabase, open_database
 from storage.webhook_updates import Claim, UpdateLedger
 
 T0 = datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
@@ -21,13 +21,13 @@ KEY = StorageKey(bot_id=123456, chat_id=-1001, user_id=42)
 
 
 @pytest.fixture
-async def two(tmp_path):
-    """Two connections on one file: two processes."""
-    async with Database(tmp_path / "s.sqlite3") as a, Database(tmp_path / "s.sqlite3") as b:
+async def two(db_location):
+    """Two connections on one database: two processes."""
+    async with open_database(db_location) as a, open_database(db_location) as b:
         yield a, b
 
 
-def storage_on(db: Database, now: list[datetime]) -> DatabaseStorage:
+def storage_on(db: AnyDatabase, now: list[datetime]) -> DatabaseStorage:
     return DatabaseStorage(DialogRepo(db), clock=lambda: now[0])
 
 
