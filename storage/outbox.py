@@ -20,6 +20,11 @@ _DELIVERABLE = (
     " AND o.chat_id NOT IN (SELECT subject_id FROM bans)"
     " AND o.chat_id NOT IN (SELECT id FROM chats WHERE status = 'blocked')"
 )
+# Joined to `outbox o`: only each chat's oldest pending message (its parts go in order).
+_HEADS = (
+    " JOIN (SELECT MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY chat_id) h"
+    " ON h.id = o.id"
+)
 # Not held by another process: never claimed, its lease expired, or claimed by the asker.
 _UNCLAIMED = " AND (o.claimed_until IS NULL OR o.claimed_until <= ? OR o.claimed_by = ?)"
 _UNIQUE_KINDS = ("scheduled",)  # other kinds may repeat within a second: shift their slot_at
@@ -227,9 +232,12 @@ class OutboxRepo:
         process holds (an unexpired claim not by `owner`) keeps its whole chat waiting."""
         stamp = to_db(now)
         rows = await self.db.fetchall(
-            "SELECT o.* FROM outbox o JOIN (SELECT MIN(id) AS id FROM outbox"
-            " WHERE status = 'pending' GROUP BY chat_id) h ON h.id = o.id"
-            " WHERE o.not_before <= ?" + _UNCLAIMED + _DELIVERABLE + " ORDER BY o.id LIMIT ?",
+            "SELECT o.* FROM outbox o"
+            + _HEADS
+            + " WHERE o.not_before <= ?"
+            + _UNCLAIMED
+            + _DELIVERABLE
+            + " ORDER BY o.id LIMIT ?",
             (stamp, stamp, owner, limit),
         )
         return [_message(r) for r in rows]
@@ -244,8 +252,9 @@ class OutboxRepo:
         lock = " FOR UPDATE OF o SKIP LOCKED" if self.db.dialect == "postgresql" else ""
         async with self.db.transaction(serial=False) as conn:
             async with conn.execute(
-                "SELECT o.* FROM outbox o JOIN (SELECT MIN(id) AS id FROM outbox"
-                " WHERE status = 'pending' GROUP BY chat_id) h ON h.id = o.id"
+                "SELECT o.* FROM outbox o"
+                + _HEADS
+                +
                 # o.status again: a row sent meanwhile is re-checked on its new version
                 " WHERE o.status = 'pending' AND o.not_before <= ?"
                 + _UNCLAIMED
@@ -308,8 +317,9 @@ class OutboxRepo:
             await self.db.fetchval(
                 "SELECT MIN(CASE WHEN o.claimed_until > o.not_before AND o.claimed_by <> ?"
                 " THEN o.claimed_until ELSE o.not_before END) FROM outbox o"
-                " JOIN (SELECT MIN(id) AS id FROM outbox WHERE status = 'pending'"
-                " GROUP BY chat_id) h ON h.id = o.id WHERE 1 = 1" + _DELIVERABLE,
+                + _HEADS
+                + " WHERE 1 = 1"
+                + _DELIVERABLE,
                 (owner,),
             )
         )
