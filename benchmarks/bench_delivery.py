@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
+from bot.app.session import JsonSession
 from bot.delivery.sender import Sender
 from storage.db import Database
 from storage.outbox import DigestPlan, OutboxRepo
@@ -38,11 +38,14 @@ TEXT = ("📰 <b>Дайджест</b> · 01.06.2025\n\n<b>ООН</b>\n\n" + "▪
         "Заголовок новости</a></b>\nКороткий лид новости о дипломатии.\n<i>BelTA · 09:00</i>\n\n") * 12  # fmt: skip
 
 
-def serve(port_out: multiprocessing.connection.Connection) -> None:
-    """A lean Bot API: answers sendMessage like Telegram, counts nothing, stores nothing."""
+def serve(port_out: multiprocessing.connection.Connection, latency: float = 0.0) -> None:
+    """A lean Bot API: answers sendMessage like Telegram, counts nothing, stores nothing;
+    `latency`: seconds each answer takes (Telegram's round trip from a server is 30–100 ms)."""
     ids = itertools.count(1)
 
     async def handle(request: web.Request) -> web.Response:
+        if latency:
+            await asyncio.sleep(latency)
         data = (
             await request.post()
             if request.content_type != "application/json"
@@ -80,14 +83,18 @@ async def fill(db: Database, chats: range) -> None:
     await OutboxRepo(db).record_digests(plans, NOW)
 
 
-async def baseline(base: str, n: int, concurrency: int) -> float:
+async def baseline(base: str, n: int, concurrency: int, *, form: bool = False) -> float:
+    """Bare aiohttp POSTs of the same message: as JSON (the cheapest way, and how the bot's
+    JsonSession sends), or with `form` urlencoded as aiogram's own session sends."""
     url = f"{base}/bot{TOKEN}/sendMessage"
     queue = iter(range(n))
     async with aiohttp.ClientSession() as http:
 
         async def worker() -> None:
             for chat_id in queue:
-                async with http.post(url, data={"chat_id": chat_id, "text": TEXT}) as resp:
+                body = {"chat_id": chat_id, "text": TEXT, "parse_mode": "HTML"}
+                sent = http.post(url, data=body) if form else http.post(url, json=body)
+                async with sent as resp:
                     await resp.json()
 
         started = time.perf_counter()
@@ -100,7 +107,7 @@ async def run_sender(
 ) -> tuple[float, float, int]:
     async with Database(path) as db:
         await fill(db, chats)
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+        bot = Bot(TOKEN, session=JsonSession(api=TelegramAPIServer.from_base(base)))
         sender = Sender(bot, db, rate=rate, concurrency=concurrency, idle_poll=0.5)
         cpu, wall = time.process_time(), time.perf_counter()
         await sender.drain(timeout=3600)
@@ -118,8 +125,10 @@ async def main(args: argparse.Namespace) -> int:
     ok = True
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            form_rate = await baseline(base, 2000, 4, form=True)
             base_rate = await baseline(base, 2000, 4)
-            print(f"baseline bare aiohttp POSTs (4 concurrent): {base_rate:,.0f} msg/s")
+            print(f"baseline bare aiohttp POSTs (4 concurrent): {base_rate:,.0f} msg/s as JSON,"
+                  f" {form_rate:,.0f} msg/s as a urlencoded form")  # fmt: skip
             for concurrency in (1, 4):
                 chats = range(1, args.chats + 1)
                 wall, cpu, sent = await run_sender(
@@ -127,7 +136,7 @@ async def main(args: argparse.Namespace) -> int:
                 )
                 rate = sent / wall
                 print(f"sender DELIVERY_RATE=0 concurrency={concurrency}: {sent} msgs in {wall:.1f}s = "
-                      f"{rate:,.0f} msg/s ({rate / base_rate:.2f}× baseline), "
+                      f"{rate:,.0f} msg/s ({rate / base_rate:.2f}× baseline, {rate / form_rate:.2f}× the form one), "
                       f"CPU {cpu / sent * 1000:.2f} ms/msg")  # fmt: skip
                 ok &= sent == args.chats and (concurrency == 1 or rate >= 500)
             n = int(25 * args.rate_seconds)

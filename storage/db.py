@@ -117,9 +117,25 @@ class Database(Facade):
             else:
                 await self.conn.execute("COMMIT")
 
+    # One statement needs no BEGIN/COMMIT around it: in autocommit mode it is its own
+    # transaction. Each aiosqlite call is a hop to its thread and back, and a sent mark went
+    # from five hops to one (the write lock still keeps it out of another coroutine's
+    # transaction on this shared connection).
+
+    async def execute(self, sql: str, params: Sequence[Any] = (), *, serial: bool = True) -> int:
+        async with self._write_lock:
+            cursor = await self.conn.execute(sql, params)  # a DML statement runs to its end here
+            return cursor.rowcount
+
+    async def write_returning(
+        self, sql: str, params: Sequence[Any] = (), *, serial: bool = True
+    ) -> aiosqlite.Row | None:
+        async with self._write_lock:
+            rows = await self.conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, params) as cur:

@@ -22,10 +22,19 @@ class Facade:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One write statement in its own transaction; returns the number of rows it touched."""
-        async with self.transaction() as conn, conn.execute(sql, params) as cur:
+    async def execute(self, sql: str, params: Sequence[Any] = (), *, serial: bool = True) -> int:
+        """One write statement in its own transaction; returns the number of rows it touched.
+        `serial=False`: a statement whose own row locks suffice (a conditional UPDATE of rows by
+        id), which PostgreSQL runs without the database-wide write lock, in one round trip."""
+        async with self.transaction(serial=serial) as conn, conn.execute(sql, params) as cur:
             return cur.rowcount
+
+    async def write_returning(
+        self, sql: str, params: Sequence[Any] = (), *, serial: bool = True
+    ) -> Any:
+        """One write statement with `RETURNING`, in its own transaction; its first row or None."""
+        async with self.transaction(serial=serial) as conn, conn.execute(sql, params) as cur:
+            return await cur.fetchone()
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One INSERT in its own transaction; returns the new row's id."""

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -20,14 +21,24 @@ _DELIVERABLE = (
     " AND o.chat_id NOT IN (SELECT subject_id FROM bans)"
     " AND o.chat_id NOT IN (SELECT id FROM chats WHERE status = 'blocked')"
 )
-# Joined to `outbox o`: only each chat's oldest pending message (its parts go in order).
+# A condition on `outbox o`: only each chat's oldest pending message (its parts go in order).
+# A correlated NOT EXISTS (an index probe per row on outbox_chat), not a join to a GROUP BY:
+# right after a fan-out the table has no statistics yet, and PostgreSQL then planned that join
+# as a nested loop over all pending rows — seconds per batch for a few thousand chats.
 _HEADS = (
-    " JOIN (SELECT MIN(id) AS id FROM outbox WHERE status = 'pending' GROUP BY chat_id) h"
-    " ON h.id = o.id"
+    " AND o.status = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox e"
+    " WHERE e.chat_id = o.chat_id AND e.status = 'pending' AND e.id < o.id)"
 )
 # Not held by another process: never claimed, its lease expired, or claimed by the asker.
 _UNCLAIMED = " AND (o.claimed_until IS NULL OR o.claimed_until <= ? OR o.claimed_by = ?)"
 _UNIQUE_KINDS = ("scheduled",)  # other kinds may repeat within a second: shift their slot_at
+
+
+class Claimed(NamedTuple):
+    """A message claimed for sending, and when a flood wait shared by all processes ends
+    (epoch seconds; None: there is none)."""
+
+    paused_until: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,9 +243,8 @@ class OutboxRepo:
         process holds (an unexpired claim not by `owner`) keeps its whole chat waiting."""
         stamp = to_db(now)
         rows = await self.db.fetchall(
-            "SELECT o.* FROM outbox o"
+            "SELECT o.* FROM outbox o WHERE o.not_before <= ?"
             + _HEADS
-            + " WHERE o.not_before <= ?"
             + _UNCLAIMED
             + _DELIVERABLE
             + " ORDER BY o.id LIMIT ?",
@@ -252,11 +262,9 @@ class OutboxRepo:
         lock = " FOR UPDATE OF o SKIP LOCKED" if self.db.dialect == "postgresql" else ""
         async with self.db.transaction(serial=False) as conn:
             async with conn.execute(
-                "SELECT o.* FROM outbox o"
+                # (_HEADS's o.status: a row sent meanwhile is re-checked on its new version)
+                "SELECT o.* FROM outbox o WHERE o.not_before <= ?"
                 + _HEADS
-                +
-                # o.status again: a row sent meanwhile is re-checked on its new version
-                " WHERE o.status = 'pending' AND o.not_before <= ?"
                 + _UNCLAIMED
                 + _DELIVERABLE
                 + " ORDER BY o.id LIMIT ?"
@@ -272,33 +280,41 @@ class OutboxRepo:
                 )
         return rows
 
-    async def claim(self, message_id: int, owner: str, now: datetime, until: datetime) -> bool:
-        """Take a pending message to send it, leased to `owner` until `until`. False when it is
-        no longer pending or another process holds an unexpired claim: then it is not ours to
-        send. One conditional UPDATE: atomic on both engines, whoever asks at the same time."""
+    async def claim(
+        self, message_id: int, owner: str, now: datetime, until: datetime
+    ) -> Claimed | None:
+        """Take a pending message to send it, leased to `owner` until `until`; None when it is
+        no longer pending, its chat is banned or blocked (`undeliverable` says which), or another
+        process holds an unexpired claim: then it is not ours to send. One conditional UPDATE,
+        atomic on both engines whoever asks at the same time, that also reads the bot-wide
+        flood wait other processes share — everything a send needs to know, in one round trip."""
         stamp = to_db(now)
-        async with (
-            self.db.transaction(serial=False) as conn,
-            conn.execute(
-                "UPDATE outbox SET claimed_by = ?, claimed_until = ?"
-                " WHERE id = ? AND status = 'pending'" + _UNCLAIMED.replace("o.", ""),
-                (owner, to_db(until), message_id, stamp, owner),
-            ) as cur,
-        ):
-            return cur.rowcount == 1
+        row = await self.db.write_returning(
+            "UPDATE outbox SET claimed_by = ?, claimed_until = ?"
+            " WHERE id = ? AND status = 'pending'"
+            + _UNCLAIMED.replace("o.", "")
+            + _DELIVERABLE.replace("o.", "")
+            + " RETURNING (SELECT next_at FROM delivery_pacing WHERE key = 'pause') AS paused",
+            (owner, to_db(until), message_id, stamp, owner),
+            serial=False,
+        )
+        if row is None:
+            return None
+        return Claimed(None if row["paused"] is None else float(row["paused"]))
 
     async def undeliverable(self, message_id: int) -> str | None:
         """Why this message must not be sent now — "gone" (its chat unsubscribed), "done",
         "banned" or "blocked" — or None. Asked right before each send, because a ban or /stop
         may come between fetching a message and sending it."""
-        row = await self.db.fetchone(
+        rows = await self.db.fetchall(  # one row (by id); fetchall is one hop on SQLite
             "SELECT o.status, c.status AS chat_status,"
             " EXISTS (SELECT 1 FROM bans WHERE subject_id = o.chat_id) AS banned"
             " FROM outbox o JOIN chats c ON c.id = o.chat_id WHERE o.id = ?",
             (message_id,),
         )
-        if row is None:
+        if not rows:
             return "gone"
+        row = rows[0]
         if row["status"] != "pending":
             return "done"
         if row["banned"]:
@@ -316,19 +332,20 @@ class OutboxRepo:
         return from_db(
             await self.db.fetchval(
                 "SELECT MIN(CASE WHEN o.claimed_until > o.not_before AND o.claimed_by <> ?"
-                " THEN o.claimed_until ELSE o.not_before END) FROM outbox o"
+                " THEN o.claimed_until ELSE o.not_before END) FROM outbox o WHERE 1 = 1"
                 + _HEADS
-                + " WHERE 1 = 1"
                 + _DELIVERABLE,
                 (owner,),
             )
         )
 
     async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
+        # one row by id, claimed by this process: its row lock is enough (no database-wide lock)
         await self.db.execute(
             "UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, attempts = attempts + 1,"
             " error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (telegram_message_id, to_db(now), message_id),
+            serial=False,
         )
 
     async def replace_with_fallback(self, message_id: int, error: str, now: datetime) -> int:

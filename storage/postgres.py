@@ -190,6 +190,19 @@ class PostgresDatabase(Facade):
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
             yield Connection(conn)
 
+    async def execute(self, sql: str, params: Sequence[Any] = (), *, serial: bool = True) -> int:
+        if serial:
+            return await super().execute(sql, params)
+        # one statement is its own transaction: no BEGIN/COMMIT round trips around it
+        return _rowcount(await self.pool.execute(to_numbered(sql), *params))
+
+    async def write_returning(
+        self, sql: str, params: Sequence[Any] = (), *, serial: bool = True
+    ) -> asyncpg.Record | None:
+        if serial:
+            return await super().write_returning(sql, params)
+        return await self.pool.fetchrow(to_numbered(sql), *params)
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
         return list(await self.pool.fetch(to_numbered(sql), *params))
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -34,6 +33,7 @@ from bot.app.core import Core, build_digest_service, open_core, utc_now
 from bot.app.fsm import DatabaseStorage
 from bot.app.jobs import build_scheduler
 from bot.app.metrics import serve_metrics
+from bot.app.session import JsonSession
 from bot.app.webhook import WebhookConfig, serve_webhook, telegram_mode, webhook_config
 from bot.delivery.broadcast import Broadcaster
 from bot.delivery.sender import Sender
@@ -73,7 +73,7 @@ Until then, here is what a digest looks like, built offline from the bundled sam
 
 def build_bot(settings: Settings) -> Bot:
     assert settings.bot_token is not None
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = JsonSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,

@@ -406,13 +406,11 @@ class Sender:
 
     async def _send(self, row: OutboxMessage) -> None:
         # A ban, /stop or block may have come since the row was fetched: it holds for this too.
-        if (reason := await self.outbox.undeliverable(row.id)) is not None:
-            self.stats.cancelled += 1
-            if reason in ("banned", "blocked"):
-                await self.outbox.cancel_chat(row.chat_id, reason)
-            log.info("outbox %s to chat %s not sent: %s", row.id, row.chat_id, reason)
-            return
-        if not self.exclusive and (not await self._claim(row) or not await self._pace(row)):
+        if self.exclusive:
+            if (reason := await self.outbox.undeliverable(row.id)) is not None:
+                await self._cancelled(row, reason)
+                return
+        elif not await self._claim(row) or not await self._pace(row):
             return
         preview = (
             LinkPreviewOptions(url=row.preview_url, prefer_small_media=True)
@@ -491,20 +489,34 @@ class Sender:
             self.events.message_sent(time.perf_counter() - started)
             await self._record_sent(row, message.message_id)
 
+    async def _cancelled(self, row: OutboxMessage, reason: str) -> None:
+        self.stats.cancelled += 1
+        if reason in ("banned", "blocked"):
+            await self.outbox.cancel_chat(row.chat_id, reason)
+        log.info("outbox %s to chat %s not sent: %s", row.id, row.chat_id, reason)
+
     async def _claim(self, row: OutboxMessage) -> bool:
         """Lease the message to this process before sending it (several processes share the
-        database); False if another one holds it or the claim cannot be written now."""
+        database); False if it must not be sent now: another process holds it, it became
+        undeliverable, a flood wait another process met holds, or the claim cannot be written."""
         now = self.clock()
         try:
             claimed = await self.outbox.claim(row.id, self.owner, now, now + self.lease)
+            reason = None if claimed else await self.outbox.undeliverable(row.id)
         except Exception as exc:  # nothing is sent that could not be claimed; retry shortly
             log.warning("cannot claim outbox %s (%s); sends pause for a few seconds", row.id, exc)
             self.limiter.pause_global(5)
             return False
-        if not claimed:
-            self.stats.taken += 1
-            log.info("outbox %s to chat %s is being sent by another process", row.id, row.chat_id)
-        return claimed
+        if claimed is None:
+            if reason is not None:
+                await self._cancelled(row, reason)
+            else:
+                self.stats.taken += 1
+                log.info(
+                    "outbox %s to chat %s is being sent by another process", row.id, row.chat_id
+                )
+            return False
+        return await self._not_paused(row, claimed.paused_until)
 
     async def _pace(self, row: OutboxMessage) -> bool:
         """Take this send's slot in the pace all processes share; wait for it if it is near,
@@ -514,9 +526,9 @@ class Sender:
         chat_interval = limiter.per_chat_interval
         if row.chat_id < 0 and chat_interval:  # groups and channels: 20 a minute
             chat_interval = max(chat_interval, 60.0 / limiter.group_per_minute)
-        now = self.clock().timestamp()
         if not limiter.interval and not chat_interval:  # no limits (DELIVERY_RATE=0): no slot
-            return await self._not_paused(row)
+            return True  # (the shared flood wait was read with the claim)
+        now = self.clock().timestamp()
         try:
             start = await self.pacing.reserve(
                 row.chat_id, now, interval=limiter.interval, chat_interval=chat_interval
@@ -531,14 +543,14 @@ class Sender:
             await self.outbox.defer(row.id, self.clock() + timedelta(seconds=wait),
                                     error="paced", count_attempt=False)  # fmt: skip
             return False
-        if wait > 0:
-            await self.sleep(wait)
-        return await self._not_paused(row)
+        if wait <= 0:
+            return True  # the reservation itself kept any shared flood wait
+        await self.sleep(wait)
+        # another process may have met a flood wait while this one waited for its slot
+        return await self._not_paused(row, await self.pacing.get("pause"))
 
-    async def _not_paused(self, row: OutboxMessage) -> bool:
-        """A flood wait another process met (while this one waited for its slot) holds here too."""
-        assert self.pacing is not None
-        paused_until = await self.pacing.get("pause")
+    async def _not_paused(self, row: OutboxMessage, paused_until: float | None) -> bool:
+        """A flood wait another process met holds here too: put the message back until then."""
         now = self.clock().timestamp()
         if paused_until is not None and paused_until > now:
             await self.outbox.defer(row.id, self.clock() + timedelta(seconds=paused_until - now),

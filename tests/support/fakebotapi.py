@@ -31,10 +31,10 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
+from bot.app.session import JsonSession
 from tests.support import fakebotapi_objects as obj
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ class Request:
     status: int | None = None  # HTTP status sent; None: no reply reached the client
     retry_after: int | None = None  # a 429's retry_after
     reply: str = "pending"  # answered | dropped | accepted_dropped | hung | pending
+    content_type: str = ""  # how the body came: application/json, multipart/form-data, …
 
     @property
     def chat_id(self) -> Any:
@@ -145,7 +146,7 @@ class FakeBotAPI:
         `timeout`: seconds before a request gives up (for `hang`; aiogram's default is 60)."""
         api = TelegramAPIServer.from_base(self.base_url)
         session = (
-            AiohttpSession(api=api) if timeout is None else AiohttpSession(api=api, timeout=timeout)
+            JsonSession(api=api) if timeout is None else JsonSession(api=api, timeout=timeout)
         )
         props = DefaultBotProperties(**({"parse_mode": "HTML"} | defaults))
         return Bot(token, session=session, default=props)
@@ -376,7 +377,7 @@ class FakeBotAPI:
         params = await self._params(request)
         if method == "getUpdates":
             return await self._get_updates(params)
-        record = Request(method, params)
+        record = Request(method, params, content_type=request.content_type)
         self.requests.append(record)
         try:
             failure = self._take_failure(method, params.get("chat_id"))

@@ -9,9 +9,9 @@ import asyncio
 import sys
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bot.app.session import JsonSession
 from bot.delivery.sender import Sender
 from storage.db import Database
 
@@ -19,7 +19,7 @@ TOKEN = "123456:TEST-token"
 
 
 async def main(path: str, base_url: str, concurrency: int) -> None:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
+    session = JsonSession(api=TelegramAPIServer.from_base(base_url))
     bot = Bot(TOKEN, session=session)
     try:
         async with Database(path) as db:
