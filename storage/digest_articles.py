@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
@@ -38,6 +40,17 @@ def _slim(row: aiosqlite.Row) -> Article:
     )
 
 
+# Decoding this many rows takes long enough (~15 µs a row) to stall the event loop: a
+# planning pass reads tens of thousands, and decodes them in a worker thread instead.
+_OFF_LOOP_ROWS = 2000
+
+
+async def _decode(rows: Sequence[aiosqlite.Row]) -> list[Article]:
+    if len(rows) < _OFF_LOOP_ROWS:
+        return [_slim(r) for r in rows]
+    return await asyncio.to_thread(lambda: [_slim(r) for r in rows])
+
+
 class DigestArticles:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -51,7 +64,7 @@ class DigestArticles:
             f"SELECT {_COLUMNS} FROM articles WHERE id > ? ORDER BY id DESC LIMIT ?",
             (after_id, limit),
         )
-        return [_slim(r) for r in rows]
+        return await _decode(rows)
 
     async def newest(self, limit: int) -> list[Article]:
         return await self.above(0, limit=limit)
@@ -63,4 +76,4 @@ class DigestArticles:
             " ORDER BY id DESC LIMIT ?",
             (to_db(since), up_to_id, limit),
         )
-        return [_slim(r) for r in rows]
+        return await _decode(rows)
