@@ -56,7 +56,7 @@ class FakeTime:
 
 
 class OutageBotAPI(FakeBotAPI):
-    hang_seconds = 1.0  # real seconds a "hang" keeps the request open (clients time out first)
+    hang_seconds = 2.0  # real seconds a "hang" keeps the request open (clients time out first)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -140,7 +140,11 @@ async def fan_out(db: Database, chats: int = CHATS, parts: tuple[str, ...] = PAR
 
 
 def driven_sender(bot, db: Database, time: FakeTime, **kw) -> Sender:
-    kw.setdefault("request_timeout", 0.3)
+    # Real seconds (aiohttp's timeout knows no FakeTime). Short, so that a hang costs little,
+    # but not so short that an answer the loaded machine is slow to read counts as a timeout:
+    # Telegram accepted that message, and its retry would be a second copy (at 0.3 s this
+    # happened about once in a few hundred runs under load).
+    kw.setdefault("request_timeout", 0.8)
     return Sender(bot, db, rate=0, idle_poll=1.0, clock=time.now, sleep=time.sleep,
                   limiter=RateLimiter(0, clock=time.monotonic), **kw)  # fmt: skip
 
