@@ -171,6 +171,11 @@ def visible_text(text: str, parse_mode: str | None = "HTML") -> str:
     return "".join(_parse(text, ALLOWED_TAGS).text)
 
 
+def rich_blocks(rich_html: str) -> int:
+    """How many blocks the Bot API counts in a rich message (nested ones and list items too)."""
+    return _parse(rich_html, ALLOWED_TAGS | RICH_TAGS).blocks
+
+
 def utf16_len(text: str) -> int:
     """Telegram measures texts in UTF-16 code units: an emoji outside the BMP counts as two."""
     return len(text.encode("utf-16-le")) // 2
