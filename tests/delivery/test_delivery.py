@@ -102,12 +102,15 @@ async def test_flood_wait_in_private_chat_pauses_everyone_and_drops_nothing(db, 
     await subscribe(db, 1, 2)
     await queue(db, 1, "a")
     await queue(db, 2, "b")
-    server.fail_next("sendMessage", "429", chat_id=1, retry_after=1, times=2)
+    # 2 s: more than the whole-second rounding of a "retry now" (so ignoring it cannot pass)
+    server.fail_next("sendMessage", "429", chat_id=1, retry_after=2, times=2)
     engine = sender(bot, db, rate=1000, concurrency=1)
-    await engine.drain(timeout=10)
+    await engine.drain(timeout=15)
     assert texts(server, 1) == ["a"] and texts(server, 2) == ["b"]
     assert engine.stats.flood_waits == 2
     assert await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'sent'") == 2
+    # both 429s were kept: chat 1 retried no sooner than retry_after, chat 2 not sent to meanwhile
+    assert server.assert_retries_waited() == 2 and server.assert_global_pauses() == 2
 
 
 async def test_blocked_chat_keeps_settings_others_flow(db, server, bot):

@@ -209,6 +209,41 @@ async def test_sigkill_after_a_lost_reply_repeats_only_that_message(tmp_path, se
     assert_sent_rows_were_accepted(server, await sent_rows(path))
 
 
+async def outbox_rows(db: Database, chat_id: int) -> list[tuple[str, str | None, int | None]]:
+    rows = await db.fetchall(
+        "SELECT status, sent_at, message_id FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,)
+    )
+    return [(r["status"], r["sent_at"], r["message_id"]) for r in rows]
+
+
+async def test_a_send_telegram_holds_is_not_marked_sent_until_accepted(tmp_path, server, bot):
+    """In process (no kill -9): while Telegram has not answered, the row is still pending with no
+    sent_at or message id, so a crash at that moment can only resend it, never lose it; once
+    Telegram accepts a retry, the row records that message's id."""
+    path = tmp_path / "inflight.sqlite3"
+    expected = await fill(path, (1,), parts=2)
+    server.fail_next("sendMessage", "hang", chat_id=1)
+    async with Database(path) as db:
+        engine = Sender(bot, db, rate=0, concurrency=1, idle_poll=0.05, backoff_base=0.05,
+                        request_timeout=30)  # fmt: skip
+        engine.start()
+        try:
+            await server.wait_until(lambda: any(r.reply == "hung" for r in server.requests),
+                                    timeout=10, what="the first send to hang")  # fmt: skip
+            await asyncio.sleep(0.2)  # the sender is waiting on Telegram's answer
+            assert await outbox_rows(db, 1) == [("pending", None, None), ("pending", None, None)]
+            server.release_hung()  # the connection closes unanswered: not delivered, retried
+            await server.wait_sent(1, 2, timeout=15)
+            await engine.drain(timeout=15)
+        finally:
+            await engine.stop()
+        rows = await outbox_rows(db, 1)
+    assert_each_chat_got_its_digest_once(server, expected)
+    assert [status for status, _, _ in rows] == ["sent", "sent"]
+    assert all(sent_at is not None for _, sent_at, _ in rows)
+    assert_sent_rows_were_accepted(server, await sent_rows(path))
+
+
 # -- a ban, a block or /stop holds for everything not yet sent
 
 

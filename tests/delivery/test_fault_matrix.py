@@ -132,3 +132,10 @@ async def test_fault_matrix_exactly_one_copy(tmp_path, fault, phase):
         assert_each_part_once_in_order(server, chats=CHATS, parts=PARTS)
         assert await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status != 'sent'") == 0
         assert engine.stats.failed == 0
+        # Each row records the message Telegram accepted for it (its id, when), also those
+        # recorded late, after the database came back.
+        rows = await db.fetchall("SELECT chat_id, text, message_id, sent_at FROM outbox")
+        for row in rows:
+            stored = server.messages.get((row["chat_id"], row["message_id"]))
+            assert stored is not None and stored.get("text") == row["text"], dict(row)
+            assert row["sent_at"] is not None, dict(row)

@@ -148,3 +148,25 @@ def test_unknown_topics_sort_after_catalog_ones():
     articles = [art(1, topics=("zeta",)), art(2, topics=("alpha",)), art(3, topics=("osce",))]
     digest = select_digest(articles, DigestFilter((), ()), after_id=0, topic_order=ORDER)
     assert [s.topic for s in digest.sections] == ["osce", "alpha", "zeta"]
+
+
+@pytest.mark.parametrize(
+    ("topics", "order", "section"),
+    [
+        (("un", "cis"), ("un", "cis"), "un"),  # the catalogue's order, not the alphabet
+        (("cis", "un"), ("un", "cis"), "un"),  # nor the article's own order
+        (("zz", "un"), ("cis", "un"), "un"),  # a topic in the catalogue before one that is not
+        (("zz", "aa"), ("un",), "aa"),  # among topics outside it: alphabetical
+    ],
+)
+def test_a_story_in_several_topics_is_shown_once_in_the_first_topics_section(topics, order,
+                                                                               section):  # fmt: skip
+    digest = select_digest([art(1, topics=topics)], DigestFilter((), ()), after_id=0,
+                           topic_order=order)  # fmt: skip
+    assert [(s.topic, len(s.items)) for s in digest.sections] == [(section, 1)]
+
+
+def test_select_digest_keeps_the_cap_it_is_given():
+    articles = [art(n) for n in range(1, 8)]
+    digest = select_digest(articles, DigestFilter((), ()), after_id=0, cap=3)
+    assert digest.shown == 3 and digest.more == 4

@@ -200,3 +200,35 @@ def test_item_whose_escaping_outgrows_the_raw_limit_goes_alone():
     for part in parts:
         assert telegram_length(part) <= TELEGRAM_LIMIT
         assert check_text(part, "HTML") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "fits_one_message"),
+    [
+        ("x" * 4096, True),
+        ("x" * 4097, False),
+        ("😀" * 2048, True),  # 4096 UTF-16 units
+        ("😀" * 2049, False),  # 2049 characters, but 4098 units as Telegram counts them
+        ("<b>" + "x" * 4089 + "</b>", True),  # 4096 characters of HTML
+        ("<b>" + "x" * 4090 + "</b>", False),  # 4090 visible, but the HTML is kept ≤ 4096 too
+        ("&amp;" * 1000, False),  # 1000 visible characters in 5000 of HTML
+    ],
+)
+def test_fits_is_telegrams_limit_on_both_counts(text, fits_one_message):
+    from bot.digests.render import fits
+
+    assert fits(text) is fits_one_message
+    if fits_one_message:
+        assert check_text(text, "HTML") is None
+
+
+def test_pack_uses_as_few_messages_as_fit():
+    from bot.digests.render import pack
+
+    blocks = [f"<b>{n}</b> " + "ы" * 990 for n in range(10)]  # ~1000 characters each
+    parts = pack(blocks, "<b>Header</b>")
+    # 999 characters of HTML a block: the header and four fit (4017), a fifth would not (5018)
+    assert [p.count("ы" * 990) for p in parts] == [4, 4, 2]
+    assert parts[0].startswith("<b>Header</b>\n\n<b>0</b>") and "Header" not in parts[1]
+    assert all(check_text(p, "HTML") is None for p in parts)
+    assert pack(blocks[:2], "H") == ["H\n\n" + blocks[0] + "\n\n" + blocks[1]]

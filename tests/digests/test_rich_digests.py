@@ -66,6 +66,37 @@ def test_rich_digest_is_cut_at_story_boundaries_within_the_limits(text_limit, bl
     assert obj.check_rich({"html": html_text}) is None
 
 
+@pytest.mark.parametrize("block_limit", [30, 61])
+def test_rich_digest_fills_the_block_limit_as_telegram_counts_it(block_limit):
+    """Counted by the fake's parser, not the renderer's own count: the stories shown stay within
+    the limit, and one more story would not have fitted (nothing left out needlessly)."""
+    articles = [art(n, f"Story {n}") for n in range(1, 120)]
+    html_text = rich(articles, cap=200, block_limit=block_limit)
+    story = html_text[html_text.index("<details>") : html_text.index("</details>") + 10]
+    per_story = obj.rich_blocks(story)
+    used = obj.rich_blocks(html_text)
+    assert used <= block_limit < used + per_story
+    assert obj.check_rich({"html": html_text}) is None
+
+
+def test_rich_digest_heading_is_the_title_and_the_chats_date_and_items_say_why():
+    from zoneinfo import ZoneInfo
+
+    from bot.digests.selection import Digest, DigestItem, DigestSection
+
+    digest = Digest(sections=(DigestSection("un", (DigestItem(art(1)),)),), more=0, marked=True)
+    late = datetime(2025, 6, 1, 20, 30, tzinfo=UTC)  # already 2 June in Dushanbe
+    html_text = render_rich_digest(digest, labels=LABELS["ru"], zone=ZoneInfo("Asia/Dushanbe"),
+                                   now=late, title="A & B <i>")  # fmt: skip
+    assert html_text.startswith("<h3>📰 <b>A &amp; B &lt;i&gt;</b> · 02.06.2025</h3>")
+    assert "тема: ООН</p>" in html_text  # a chat with rules sees what brought each story
+    default = render_rich_digest(digest, labels=LABELS["en"], zone=UTC, now=late)
+    assert default.startswith("<h3>📰 <b>Digest</b> · 01.06.2025</h3>")
+    unmarked = Digest(sections=digest.sections, more=0)
+    assert "тема:" not in render_rich_digest(unmarked, labels=LABELS["ru"], zone=UTC, now=late)
+    assert obj.check_rich({"html": html_text}) is None
+
+
 def test_the_fake_enforces_the_documented_rich_limits():
     too_long = "<p>" + "я" * 32_769 + "</p>"
     assert "TOO_LONG" in obj.check_rich({"html": too_long})

@@ -163,6 +163,19 @@ def check_text(text: Any, parse_mode: str | None, *, limit: int = 4096) -> str |
     return None
 
 
+def visible_text(text: str, parse_mode: str | None = "HTML") -> str:
+    """What a user sees of a text the Bot API accepted: tags dropped, entities decoded."""
+    assert check_text(text, parse_mode) is None, check_text(text, parse_mode)
+    if not parse_mode:
+        return text
+    return "".join(_parse(text, ALLOWED_TAGS).text)
+
+
+def rich_blocks(rich_html: str) -> int:
+    """How many blocks the Bot API counts in a rich message (nested ones and list items too)."""
+    return _parse(rich_html, ALLOWED_TAGS | RICH_TAGS).blocks
+
+
 def utf16_len(text: str) -> int:
     """Telegram measures texts in UTF-16 code units: an emoji outside the BMP counts as two."""
     return len(text.encode("utf-16-le")) // 2
