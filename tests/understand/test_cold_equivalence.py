@@ -34,9 +34,7 @@ def test_every_item_is_understood_as_recorded(backend, listed, recorded):
     expected = recorded[backend]
     assert set(expected) == {key for key, _, _ in listed}  # the same items as recorded
     clf = Classifier.load(backend=backend)  # a new classifier: every word new to its caches
-    differ = [
-        key for key, title, text in listed if understand(clf, title, text) != expected[key]
-    ]
+    differ = [key for key, title, text in listed if understand(clf, title, text) != expected[key]]
     assert differ == []
     # ... and again with every word cached.
     assert [k for k, t, x in listed if understand(clf, t, x) != expected[k]] == []
