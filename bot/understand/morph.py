@@ -88,29 +88,37 @@ def _first_normal_form(analyzer, full: Callable[[str], str]) -> Callable[[str], 
     similar_items = dictionary.words.similar_items
     exact = dictionary.words.get
     substitutes = analyzer.char_substitutes
-    replaceable = tuple(key.decode() for key in substitutes or ())
+    replaceable = [key.decode() for key in substitutes or ()] or ["\x00"]
+    # Characters the dictionary may spell otherwise ("е" for "ё"): only words holding one need
+    # the slower lookup that tries the substitutes.
+    replaceable = re.compile("[" + "".join(map(re.escape, replaceable)) + "]").search
     tag_of = dictionary.build_tag_info
     normal_form = dictionary.build_normal_form
-    prob = estimator.p_t_given_w.prob if estimator is not None else None
+    # P(t|w) as its stored integer (ProbabilityEstimator divides it by a constant: same order).
+    weight = estimator.p_t_given_w.get if estimator is not None else None
 
     def lemma(word: str) -> str:
         if len(word) < 2:
             return full(word)
-        if any(ch in word for ch in replaceable):  # "е" may stand for "ё" in the dictionary
+        if replaceable(word):
             items = similar_items(word, substitutes)
         else:
             values = exact(word)
             items = [(word, values)] if values else ()
         if not items:
             return full(word)
+        fixed, parses = items[0]
+        if len(items) == 1 and len(parses) == 1:  # one parse: first whatever its probability
+            para_id, idx = parses[0]
+            return normal_form(para_id, idx, fixed).replace("ё", "е")
         chosen = None
-        best = 0.0
+        best = 0
         for fixed, parses in items:
             for para_id, idx in parses:
                 if chosen is None:
                     chosen = (para_id, idx, fixed)
-                if prob is not None:
-                    p = prob(word, tag_of(para_id, idx))
+                if weight is not None:
+                    p = weight(f"{word}:{tag_of(para_id, idx)}", 0)
                     if p > best:
                         best, chosen = p, (para_id, idx, fixed)
         if chosen is None:
