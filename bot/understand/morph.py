@@ -6,6 +6,9 @@ benchmarks/bench_classify.py): ``pymorphy`` (first-parse lemma, the default: pro
 ``snowball`` (Snowball stems: small and predictable for common words, but it merges «Грузия» with
 «груз» and «Нигерия» with «Нигер» and splits «Гвинея»/«Гвинеи»). English always uses Snowball.
 Both are slow per call, so every lower-case token is normalized once and kept in a bounded dict.
+A word met for the first time (every word, after a restart) skips most of pymorphy3's analysis:
+the lemma of a dictionary word is built for its most probable parse only (_first_normal_form),
+the same lemma the full analysis gives (tests/understand/test_cold_equivalence.py).
 """
 
 from __future__ import annotations
