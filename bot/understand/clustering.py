@@ -68,10 +68,25 @@ def _hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
 
 
+# Content word -> its hash: the same words recur across a feed's articles, and blake2b per word
+# costs more than the rest of the signature. Bounded like the morphology cache.
+_HASHES: dict[str, int] = {}
+_HASH_LIMIT = 200_000
+
+
 def make_signature(norms: Iterable[str], size: int = SIGNATURE_SIZE) -> bytes:
-    words = {w for w in norms if len(w) > 2 and w not in STOP_WORDS}
-    hashes = sorted(_hash(w) for w in words)[:size]
-    return array("Q", hashes).tobytes()
+    words = {w for w in norms if len(w) > 2} - STOP_WORDS
+    cache = _HASHES
+    hashes = [cache.get(w) or _remember(w) for w in words]
+    hashes.sort()
+    return array("Q", hashes[:size]).tobytes()
+
+
+def _remember(word: str) -> int:
+    if len(_HASHES) >= _HASH_LIMIT:
+        _HASHES.clear()
+    h = _HASHES[word] = _hash(word)
+    return h
 
 
 def _unpack(sig: bytes) -> array:

@@ -6,6 +6,9 @@ benchmarks/bench_classify.py): ``pymorphy`` (first-parse lemma, the default: pro
 ``snowball`` (Snowball stems: small and predictable for common words, but it merges «Грузия» with
 «груз» and «Нигерия» with «Нигер» and splits «Гвинея»/«Гвинеи»). English always uses Snowball.
 Both are slow per call, so every lower-case token is normalized once and kept in a bounded dict.
+A word met for the first time (every word, after a restart) skips most of pymorphy3's analysis:
+the lemma of a dictionary word is built for its most probable parse only (_first_normal_form),
+the same lemma the full analysis gives (tests/understand/test_cold_equivalence.py).
 """
 
 from __future__ import annotations
@@ -52,7 +55,79 @@ def _pymorphy_normalizer() -> Callable[[str], str]:
         parses = analyzer.parse(word)
         return parses[0].normal_form.replace("ё", "е") if parses else word
 
-    lemma.analyzer = analyzer  # type: ignore[attr-defined]  # shared: bot.understand.crosslang reads names
+    fast = _first_normal_form(analyzer, lemma)
+    fast.analyzer = analyzer  # type: ignore[attr-defined]  # shared: bot.understand.crosslang reads names
+    fast.full = lemma  # type: ignore[attr-defined]  # the whole analysis, kept to check fast against
+    return fast
+
+
+def _first_normal_form(analyzer, full: Callable[[str], str]) -> Callable[[str], str]:
+    """``full`` (the normal form of pymorphy3's first parse) without building every parse.
+
+    A word the dictionary knows is parsed by the dictionary alone (the first, terminal unit group:
+    the other two units of that group read single capital letters, and words arrive lower-case),
+    and its parses are then ordered by P(tag|word), stably, highest first — or kept in dictionary
+    order when no parse has a probability. So the first parse is the first one of highest
+    probability, and only its normal form is needed. Words the dictionary does not know, and
+    analyzers set up otherwise, go through ``full``.
+    """
+    from pymorphy3.units.abbreviations import _InitialsAnalyzer
+    from pymorphy3.units.by_lookup import DictionaryAnalyzer
+
+    units = list(getattr(analyzer, "_units", ()))
+    group = []  # the units tried before the first terminal one, that one included
+    for unit, terminal in units:
+        group.append(unit)
+        if terminal:
+            break
+    if not (
+        group
+        and type(group[0]) is DictionaryAnalyzer
+        and all(isinstance(u, _InitialsAnalyzer) for u in group[1:])
+    ):
+        return full  # not the group this shortcut knows: analyse fully
+    estimator = getattr(analyzer, "prob_estimator", None)
+    dictionary = analyzer.dictionary
+    similar_items = dictionary.words.similar_items
+    exact = dictionary.words.get
+    substitutes = analyzer.char_substitutes
+    replaceable = [key.decode() for key in substitutes or ()] or ["\x00"]
+    # Characters the dictionary may spell otherwise ("е" for "ё"): only words holding one need
+    # the slower lookup that tries the substitutes.
+    replaceable = re.compile("[" + "".join(map(re.escape, replaceable)) + "]").search
+    tag_of = dictionary.build_tag_info
+    normal_form = dictionary.build_normal_form
+    # P(t|w) as its stored integer (ProbabilityEstimator divides it by a constant: same order).
+    weight = estimator.p_t_given_w.get if estimator is not None else None
+
+    def lemma(word: str) -> str:
+        if len(word) < 2:
+            return full(word)
+        if replaceable(word):
+            items = similar_items(word, substitutes)
+        else:
+            values = exact(word)
+            items = [(word, values)] if values else ()
+        if not items:
+            return full(word)
+        fixed, parses = items[0]
+        if len(items) == 1 and len(parses) == 1:  # one parse: first whatever its probability
+            para_id, idx = parses[0]
+            return normal_form(para_id, idx, fixed).replace("ё", "е")
+        chosen = None
+        best = 0
+        for fixed, parses in items:
+            for para_id, idx in parses:
+                if chosen is None:
+                    chosen = (para_id, idx, fixed)
+                if weight is not None:
+                    p = weight(f"{word}:{tag_of(para_id, idx)}", 0)
+                    if p > best:
+                        best, chosen = p, (para_id, idx, fixed)
+        if chosen is None:
+            return full(word)
+        return normal_form(*chosen).replace("ё", "е")
+
     return lemma
 
 

@@ -108,30 +108,44 @@ class RuleIndex:
             self.size += 1
         self._by_norm = dict(self._by_norm)
         self._by_surface = dict(self._by_surface)
+        self._norm_keys = frozenset(self._by_norm)
+        self._surface_keys = frozenset(self._by_surface)
 
     def find(self, toks: Tokens) -> list[Hit]:
         hits: list[Hit] = []
-        by_norm, by_surface = self._by_norm, self._by_surface
-        for i, word in enumerate(toks.norm):
-            rules = by_norm.get(word)
-            if rules is not None:
-                self._extend(hits, rules, toks, i)
-        for i, word in enumerate(toks.surface):
-            rules = by_surface.get(word)
-            if rules is not None:
-                self._extend(hits, rules, toks, i)
+        # Most words start no rule: find the few that do in C (a set intersection) and visit only
+        # their positions, in text order (norm keys first, then surface keys, as always).
+        common = self._norm_keys.intersection(toks.norm)
+        if common:
+            by_norm = self._by_norm
+            for i, word in enumerate(toks.norm):
+                if word in common:
+                    self._extend(hits, by_norm[word], toks, i)
+        common = self._surface_keys.intersection(toks.surface)
+        if common:
+            by_surface = self._by_surface
+            for i, word in enumerate(toks.surface):
+                if word in common:
+                    self._extend(hits, by_surface[word], toks, i)
         return hits
 
     @staticmethod
     def _extend(hits: list[Hit], rules: list[Rule], toks: Tokens, i: int) -> None:
+        # The first token already matched the index key (its normalized word or exact surface);
+        # only an UPPER first token still needs its case checked.
         n = len(toks.norm)
         for rule in rules:
-            end = i + len(rule.values)
+            values = rule.values
+            end = i + len(values)
             if end > n:
                 continue
+            modes = rule.modes
+            if modes[0] == UPPER and not toks.upper[i]:
+                continue
             ok = True
-            for j, (mode, value) in enumerate(zip(rule.modes, rule.values, strict=True)):
+            for j in range(1, len(values)):
                 k = i + j
+                mode, value = modes[j], values[j]
                 if mode == EXACT:
                     if toks.surface[k] != value:
                         ok = False
