@@ -115,18 +115,15 @@ class RuleIndex:
         hits: list[Hit] = []
         # Most words start no rule: find the few that do in C (a set intersection) and visit only
         # their positions, in text order (norm keys first, then surface keys, as always).
-        common = self._norm_keys.intersection(toks.norm)
-        if common:
-            by_norm = self._by_norm
-            for i, word in enumerate(toks.norm):
-                if word in common:
-                    self._extend(hits, by_norm[word], toks, i)
-        common = self._surface_keys.intersection(toks.surface)
-        if common:
-            by_surface = self._by_surface
-            for i, word in enumerate(toks.surface):
-                if word in common:
-                    self._extend(hits, by_surface[word], toks, i)
+        for keys, index, words in (
+            (self._norm_keys, self._by_norm, toks.norm),
+            (self._surface_keys, self._by_surface, toks.surface),
+        ):
+            common = keys.intersection(words)
+            if common:
+                for i, word in enumerate(words):
+                    if word in common:
+                        self._extend(hits, index[word], toks, i)
         return hits
 
     @staticmethod
