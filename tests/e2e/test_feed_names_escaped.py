@@ -14,6 +14,7 @@ from bot.delivery.sender import Sender
 from bot.digests.planner import DigestService
 from bot.digests.render import Labels
 from storage.timefmt import to_db
+from tests.e2e.test_e2e_reading import subscribe_to_un
 from tests.support.adminharness import ADMIN, running_admin_bot
 from tests.support.botharness import NOW, running_bot
 from tests.support.fakebotapi_objects import visible_text
@@ -60,14 +61,6 @@ async def story(env, source: str, cluster: int | None, url: str) -> int:
     return article_id
 
 
-async def subscribe(env) -> None:
-    """/start through the buttons: the UN topic, the default schedule."""
-    await env.send(USER, "/start")
-    await env.tap(USER, "ООН")
-    await env.tap(USER, "Готово")
-    await env.tap(USER, "Оставить так")
-
-
 @pytest.fixture
 async def env(tmp_path):
     async with running_bot(tmp_path, services) as env:
@@ -85,7 +78,7 @@ async def test_sources_before_subscribing_shows_the_names(env):
 
 
 async def test_sources_with_mute_buttons_shows_the_names_before_and_after_a_tap(env):
-    await subscribe(env)
+    await subscribe_to_un(env, USER)
     (reply,) = await env.send(USER, "/sources")
     assert f"• {NAME}" in shown(reply) and f"• {OTHER}" in shown(reply)
     message_id, _ = env.server.last_message(USER)
@@ -98,7 +91,7 @@ async def test_sources_with_mute_buttons_shows_the_names_before_and_after_a_tap(
 
 
 async def test_digest_shows_the_source_and_the_also_list_as_typed(env):
-    await subscribe(env)
+    await subscribe_to_un(env, USER)
     first = await story(env, NAME, None, "https://khovar.tj/1")
     await story(env, OTHER, first, "https://mfa.tj/1")
     before = len(env.server.sent(USER))
@@ -113,7 +106,7 @@ async def test_digest_shows_the_source_and_the_also_list_as_typed(env):
 
 
 async def test_latest_shows_the_source_and_the_also_list_as_typed(env):
-    await subscribe(env)
+    await subscribe_to_un(env, USER)
     first = await story(env, NAME, None, "https://khovar.tj/1")
     await story(env, OTHER, first, "https://mfa.tj/1")
     (part,) = await env.send(USER, "/latest")
