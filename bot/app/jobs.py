@@ -51,7 +51,9 @@ def build_scheduler(
             next_run_time=now,
             max_instances=1,  # a long poll pass is not started twice
             coalesce=True,
-            misfire_grace_time=tick_seconds,
+            # a late tick still runs (once, coalesced): on a busy event loop a grace of one tick
+            # made APScheduler skip tick after tick ("missed by") and feeds went unpolled
+            misfire_grace_time=None,
         )
     for name, job in (daily or {}).items():
         scheduler.add_job(
@@ -63,5 +65,6 @@ def build_scheduler(
             next_run_time=now + timedelta(minutes=5),
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=None,  # APScheduler's default (1 s) skips a purge a busy loop delays
         )
     return scheduler

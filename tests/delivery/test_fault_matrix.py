@@ -43,7 +43,7 @@ class HookedOutbox(OutboxRepo):
     async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
         self.calls += 1
         if self.calls == self.at and self.hook is not None:
-            self.hook()
+            await self.hook()
         await super().mark_sent(message_id, telegram_message_id, now)
 
 
@@ -72,21 +72,23 @@ async def test_fault_matrix_exactly_one_copy(tmp_path, fault, phase):
         locker = sqlite3.connect(path, isolation_level=None, timeout=0)
         hits: list[str] = []
 
-        def take_lock() -> None:
-            # Never wait in the event loop: the bot's own transaction may need it to finish.
-            try:
-                locker.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                asyncio.get_running_loop().call_later(0.001, take_lock)
-                return
+        async def take_lock() -> None:
+            # Never block the event loop: the bot's own write may need it to finish. The fault
+            # is in place before the bot goes on (the hooks await this), on a loaded machine too.
+            while True:
+                try:
+                    locker.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError:
+                    await asyncio.sleep(0.001)
             time.call_later(FAULT_SECONDS, lambda: locker.execute("ROLLBACK"))
 
-        def start_fault() -> None:
+        async def start_fault() -> None:
             hits.append("started")
             if fault == "429":
                 server.fail_next("sendMessage", "429", times=6, retry_after=30)
             elif fault == "db":
-                take_lock()
+                await take_lock()
             else:
                 server.outage(fault, FAULT_SECONDS, time.monotonic)
 
@@ -99,7 +101,7 @@ async def test_fault_matrix_exactly_one_copy(tmp_path, fault, phase):
             batches = [range(1, 11), range(11, 21), range(21, CHATS + 1)]
             if phase == "planning":
                 await repo.record_digests(plans(batches[0]), START)
-                start_fault()
+                await start_fault()
                 batches = batches[1:]
             else:
                 for batch in batches:

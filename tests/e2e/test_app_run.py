@@ -83,6 +83,13 @@ class Child:
         )
         assert not self.exited(), self.output()
 
+    async def eventually(self, check: Callable[[], Any], what: str, timeout: float = 30) -> Any:  # noqa: ASYNC109
+        """`eventually`, showing this child's log when it times out (a loaded machine is slow)."""
+        try:
+            return await eventually(check, what, timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the child's log:\n{self.output()}") from None
+
     def exited(self) -> bool:
         return self.proc is not None and self.proc.returncode is not None
 
@@ -188,7 +195,7 @@ async def test_run_onboards_delivers_instantly_and_survives_restart(tmp_path, fe
         assert {"start", "digest", "schedule"} <= {c["command"] for c in commands}
 
         # the first poll stores the feed's items as backfill: nobody gets them
-        await eventually(lambda: polls_logged(env.db_path) >= 1, "the first poll")
+        await child.eventually(lambda: polls_logged(env.db_path) >= 1, "the first poll")
         assert query(env.db_path, "SELECT COUNT(*), SUM(backfill) FROM articles") == [(6, 6)]
 
         welcome = await user.send("/start")
@@ -207,7 +214,7 @@ async def test_run_onboards_delivers_instantly_and_survives_restart(tmp_path, fe
         now = format_datetime(datetime.now(UTC))
         feed_server.add("/feed.xml", with_new_item(KHOVAR, NEW_TITLE, "n1", now))
         await schedule_poll_now(env.db_path)
-        digest = (await eventually(lambda: user.sent()[before:], "the instant digest"))[0]
+        digest = (await child.eventually(lambda: user.sent()[before:], "the instant digest"))[0]
         assert NEW_TITLE in digest["text"] and SEED_TITLE not in digest["text"]
         await eventually(
             lambda: query(env.db_path, "SELECT status FROM outbox") == [("sent",)],
@@ -226,8 +233,8 @@ async def test_run_onboards_delivers_instantly_and_survives_restart(tmp_path, fe
         await schedule_poll_now(env.db_path)
         polls, hits = polls_logged(env.db_path), feed_server.hits["/feed.xml"]
         await child.start()
-        await eventually(lambda: polls_logged(env.db_path) > polls, "the poll after restart")
-        assert feed_server.hits["/feed.xml"] == hits + 1
+        await child.eventually(lambda: polls_logged(env.db_path) > polls, "the poll after restart")
+        assert feed_server.hits["/feed.xml"] == hits + 1, child.output()
         assert query(env.db_path, "SELECT COUNT(*) FROM articles") == [(7,)]
         await user.send("/help")  # the bot is live and answering…
         await asyncio.sleep(2.5)  # …and a couple of ticks (1 s each) pass

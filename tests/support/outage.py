@@ -12,6 +12,7 @@ moment `after_sends` messages were accepted until `seconds` of `clock` later.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -66,7 +67,8 @@ class OutageBotAPI(FakeBotAPI):
         self._on_accepted: dict[int, Callable[[], object]] = {}
 
     def on_accepted(self, n: int, fn: Callable[[], object]) -> None:
-        """Call `fn` when the `n`-th message was accepted, before the answer goes out."""
+        """Call `fn` when the `n`-th message was accepted, before the answer goes out; an
+        awaitable it returns is awaited first (the fault is in place before the bot goes on)."""
         self._on_accepted[n] = fn
 
     def outage(self, kind: str, seconds: float, clock: Callable[[], float],
@@ -111,8 +113,10 @@ class OutageBotAPI(FakeBotAPI):
         response = await super()._handle(request)
         if method == "sendMessage" and self._on_accepted:
             accepted = sum(1 for r in self.requests if r.method == "sendMessage" and r.ok)
-            if (fn := self._on_accepted.pop(accepted, None)) is not None:
-                fn()
+            if (fn := self._on_accepted.pop(accepted, None)) is not None and inspect.isawaitable(
+                started := fn()
+            ):
+                await started
         return response
 
     def _take_failure(self, method: str, chat_id: Any) -> Failure | None:
