@@ -103,10 +103,8 @@ async def cmd_subscribe(
         )
     )
     if not can_post:
-        await message.answer(
-            t(lang, "admin.chat_not_member", title=html.escape(title),
-              status=t(lang, f"admin.member_status.{member.status}"))  # fmt: skip
-        )
+        status = t(lang, f"admin.member_status.{member.status}")
+        await message.answer(t(lang, "admin.chat_not_member", title=html.escape(title), status=status))
         return
     now = clock()
     chat = await chats.ensure(tg_chat.id, type=tg_chat.type, title=tg_chat.title, username=tg_chat.username,
