@@ -182,6 +182,9 @@ async def test_run_onboards_delivers_instantly_and_survives_restart(tmp_path, fe
         TELEGRAM_API_URL=bot_api.base_url,
         SCHEDULER_TICK_SECONDS="1",
         LOG_LEVEL="INFO",
+        # each feed's own slot (a hash of its URL and port) comes once a day: only the test's
+        # schedule_poll_now makes the feed due, never its phase landing inside the test
+        POLL_INTERVAL_MINUTES="1440",
     )
     # An operator's `feeds add` (a new feed is due at once); `run` then loads no default sources.
     added = await cli(env, "feeds", "add", url)
