@@ -27,19 +27,14 @@ from handlers.admin import rules as admin_rules
 from handlers.admin import sources as admin_sources
 from handlers.admin import stats as admin_stats
 from handlers.admin.callbacks import ADMIN_PREFIXES
+from handlers.common.commands import ADMIN_COMMANDS, admin_help_text
 from storage.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
-ADMIN_COMMANDS = (
-    "admin", "addfeed", "feeds", "delfeed", "exportopml", "chats", "subscribe", "chat",
-    "chatcountries", "access", "invite", "requests", "ban", "unban", "bans", "audit", "stats",
-    "broadcast", "chatrule", "chatrules",
-)  # fmt: skip
-
 
 async def cmd_admin(message: Message, lang: str) -> None:
-    await message.answer(t(lang, "admin.help"))
+    await message.answer(admin_help_text(lang))
 
 
 async def refuse_command(
