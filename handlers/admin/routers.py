@@ -3,6 +3,8 @@
 `get_admin_routers(admin_ids)` is spliced into handlers.get_routers right after the errors router.
 Admin commands are checked on the server: the admin router filters on the sender's id (and a
 private chat); a non-admin who tries one gets a polite refusal and the attempt is logged and audited.
+The refusals cover the registry's admin-only commands (handlers.common.commands) and the admin
+buttons' prefixes (handlers.admin.callbacks), so a new command or button is never "unknown".
 """
 
 from __future__ import annotations
