@@ -24,7 +24,7 @@ Area = Literal["subscriber", "admin", "common"]
 class CommandSpec:
     """One command. Text keys are looked up with bot.i18n.catalog.t in bot/locales."""
 
-    name: str  # as Telegram shows it, without the slash (README and the design rely on the names)
+    name: str  # as Telegram shows it, without the slash (README documents it: never renamed)
     area: Area  # the handlers/ package whose router answers it
     # The bot's admins (ADMIN_IDS) in a private chat; anyone else gets the audited refusal.
     admin_only: bool = False
