@@ -12,6 +12,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,14 @@ from bot.delivery.broadcast import Broadcaster
 from bot.delivery.sender import Sender
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import AddressPolicy
+from bot.ingest.poller import Ingestor
 from bot.ingest.probe import FeedChecker
 from bot.settings import Settings
 from bot.understand.classify import Classifier
 from handlers import build_dispatcher
 from storage.access import AccessRepo
 from storage.alertlog import DraftRepo
+from storage.articles import ArticleRepo
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepo
 from storage.chats import ChatRepo
@@ -147,6 +150,8 @@ async def running_admin_bot(tmp_path: Path, **settings: Any) -> AsyncIterator[Ad
     dp.workflow_data.update(
         access=access, audit=audit, routing=routing, stats=StatsRepo(db), drafts=DraftRepo(db),
         feed_checker=FeedChecker(fetcher), broadcaster=broadcaster,
+        ingestor=Ingestor(feeds=feeds, articles=ArticleRepo(db), fetcher=fetcher,
+                          classifier=classifier, poll_interval=timedelta(minutes=30), clock=clock),
     )  # fmt: skip
     tracker = HandledTracker()
     dp.update.outer_middleware(tracker)
