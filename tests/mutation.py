@@ -43,7 +43,7 @@ SQLITE_ONLY = ["-k", "not postgresql"]
 MODULES: dict[str, list[str]] = {
     "bot.delivery.sender": [
         "tests/delivery/test_delivery.py", "tests/delivery/test_delivery_promises.py", "tests/delivery/test_db_failure.py",
-        "tests/delivery/test_fault_matrix.py", "tests/delivery/test_outage.py", "tests/delivery/test_shared_delivery.py",
+        "tests/delivery/test_fault_matrix.py", "tests/delivery/test_shared_delivery.py",
         "tests/digests/test_rich_digests.py", *NOT_SIGKILL,
     ],
     "storage.outbox": [

@@ -43,6 +43,7 @@ from bot.settings import Settings, StartupError
 from bot.understand.searchterms import MorphSearch
 from handlers import build_dispatcher
 from handlers.common.menu import set_commands
+from handlers.deps import AdminDeps
 from storage import engines
 from storage.access import AccessRepo
 from storage.alertlog import AlertLog, DraftRepo
@@ -181,7 +182,7 @@ async def _run(
             search=MorphSearch(core.classifier.morph, core.articles),
             settings=settings,
             clock=utc_now,
-            **admin.dependencies,
+            admin=admin.dependencies,
         )
         scheduler = build_scheduler(
             ticks={"poll_feeds": poll_feeds, "digests": digests.tick, "alerts": admin.alerts.check},
@@ -303,7 +304,7 @@ class PollingConflicts(BaseRequestMiddleware):
 class AdminServices:
     """The admin area's services: handler dependencies plus the jobs that need them."""
 
-    dependencies: dict[str, object]
+    dependencies: AdminDeps
     alerts: Alerts
     broadcaster: Broadcaster
 
@@ -321,14 +322,14 @@ def build_admin_services(core: Core, bot: Bot, sender: Sender) -> AdminServices:
         admin_chat_id=settings.admin_chat_id,
         clock=utc_now,
     )
-    dependencies: dict[str, object] = {
-        "access": AccessRepo(core.db),
-        "audit": AuditLog(core.db),
-        "routing": ChatRouting(core.db),
-        "stats": stats,
-        "drafts": DraftRepo(core.db),
-        "feed_checker": FeedChecker(core.fetcher),
-        "broadcaster": broadcaster,
-        "ingestor": core.ingestor,
-    }
+    dependencies = AdminDeps(
+        access=AccessRepo(core.db),
+        audit=AuditLog(core.db),
+        routing=ChatRouting(core.db),
+        stats=stats,
+        drafts=DraftRepo(core.db),
+        feed_checker=FeedChecker(core.fetcher),
+        broadcaster=broadcaster,
+        ingestor=core.ingestor,
+    )
     return AdminServices(dependencies, alerts, broadcaster)
