@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from bot.domain import Feed
 from bot.ingest.fetch import FetchError, FetchErrorKind, check_feed_url
 from bot.ingest.netguard import AddressRefused, check_host
+from bot.ingest.parse import ParseErrorKind
 from bot.ingest.probe import FeedCheck, FeedChecker, FeedCheckError, FeedLink
 from storage.audit import AuditLog
 from storage.feeds import FeedExistsError, FeedRepo
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 # groups and channels negative), so /audit cannot mistake the operator for anyone.
 OPERATOR = 0
 
+# A body the parser could not use: the poller logs its own words, an admin adding the URL is told
+# first of all that it is not a feed ("not well-formed (invalid token)" alone says too little).
+_NOT_FEED_KINDS = frozenset(
+    {str(ParseErrorKind.NOT_A_FEED), str(ParseErrorKind.EMPTY), str(ParseErrorKind.MALFORMED)}
+)
 # Refusals about the URL itself, known before any fetch: fixing them means another URL or setting.
 INPUT_KINDS = frozenset({str(FetchErrorKind.INVALID_URL), str(FetchErrorKind.NOT_ALLOWED)})
 
@@ -100,7 +106,7 @@ class AddFeed:
             try:
                 probe = await self.checker.check(clean)
             except FeedCheckError as exc:
-                return Refused(clean, exc.kind, exc.message, exc.offers)
+                return Refused(clean, exc.kind, _reason(exc), exc.offers)
             if probe.url != clean:  # redirected: store the address the poller will end up at
                 clean = probe.url
                 if (existing := await self.feeds.get_by_url(clean)) is not None:
@@ -127,3 +133,9 @@ class AddFeed:
         except AddressRefused as exc:
             return Refused(url, str(FetchErrorKind.NOT_ALLOWED), str(exc))
         return None
+
+
+def _reason(exc: FeedCheckError) -> str:
+    if exc.kind in _NOT_FEED_KINDS and "not a feed" not in exc.message:
+        return f"not a feed: {exc.message}"
+    return exc.message

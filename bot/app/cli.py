@@ -81,8 +81,8 @@ def _what_to_check(refused: Refused) -> str:
     """The operator's next step after the reason, which is worded for every medium alike."""
     if refused.kind == "html":
         if not refused.offers:
-            return f" ({refused.url} is a web page that links to no feed)"
-        return f" ({refused.url} is a web page; it links to {', '.join(o.url for o in refused.offers)})"
+            return "; the page links to no feed"
+        return f"; add one the page links to: {' '.join(o.url for o in refused.offers)}"
     if refused.kind == FetchErrorKind.NOT_ALLOWED:
         return " (feeds on private networks need FEEDS_ALLOW_PRIVATE=1)"
     if refused.bad_input:
