@@ -13,6 +13,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from storage.audit import AuditLog
 from storage.chats import ChatRepo
 from storage.db import Database
 from tests.support.cli_env import SAMPLES, CliEnv, cli, make_env, with_new_item
@@ -116,6 +117,11 @@ async def test_feeds_add_probes_and_prints_title_and_entry_count(tmp_path, feed_
     assert "added #2 Ховар RU <" in titled.out and ": 6 entries;" in titled.out
     listed = (await cli(env, "feeds", "list")).out
     assert "Ховар RU" in listed and url in listed
+    async with Database(env.db_path) as db:  # /audit shows what the operator added, as actor 0
+        entries = await AuditLog(db).recent()
+    assert [(e.actor_id, e.action, e.target, e.details) for e in entries] == [
+        (0, "feed.add", feed_server.url("/other.xml"), "Ховар RU"), (0, "feed.add", url, None)
+    ]  # fmt: skip
 
 
 async def test_feeds_add_no_check_stores_without_a_fetch(tmp_path, feed_server):
