@@ -116,7 +116,9 @@ def pools(draw) -> tuple[list[Article], dict[int, list[int]]]:
                 fetched_at=T0,
                 backfill=draw(st.booleans()) and draw(st.booleans()),
                 topics=tuple(draw(st.lists(st.sampled_from(TOPICS), max_size=3, unique=True))),
-                countries=tuple(draw(st.lists(st.sampled_from(COUNTRIES), max_size=2, unique=True))),
+                countries=tuple(
+                    draw(st.lists(st.sampled_from(COUNTRIES), max_size=2, unique=True))
+                ),
                 cluster_id=draw(st.one_of(st.none(), st.integers(1, max(1, count // 3)))),
                 language=draw(st.sampled_from(LANGUAGES)),
             )
