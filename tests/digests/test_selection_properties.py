@@ -148,7 +148,9 @@ FILTERS = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+# the shortcuts have many corners (stops, runs of a story, windows): more examples than the
+# profile's default, and the explore profile's when it asks for more
+@settings(max_examples=max(200, settings.default.max_examples))
 @given(
     pool=pools(),
     filt=FILTERS,
@@ -164,7 +166,6 @@ def test_select_gives_the_reference_digest(pool, filt, with_backfill, after_id, 
     assert got == reference(built, filt, after_id=after_id, cap=cap, since=since)
 
 
-@settings(max_examples=100, deadline=None)
 @given(pool=pools(), filt=FILTERS, cap=st.integers(1, 12))
 def test_one_pool_serves_many_chats_alike(pool, filt, cap):
     """The pool's indexes are built once and shared: a chat's digest does not depend on the
