@@ -345,22 +345,32 @@ def _bitset(positions: Iterable[int], size: int) -> int:
 
 
 def _set_bits(bits: int) -> Iterator[int]:
-    """The positions of the bits set, lowest first, a machine word at a time: the shifts of a
-    long integer are the costly part, so the caller's early stop saves the rest."""
+    """The positions of the bits set, lowest first. Shifting a pool-long integer costs as
+    much as the pool is long, so it is cut into short pieces (shifted cheaply) as the caller
+    goes on, and the caller's early stop saves the rest."""
     offset = 0
     while bits:
-        word = bits & 0xFFFFFFFFFFFFFFFF
-        if not word:  # a long run of zeros: jump to the next set bit
+        piece = bits & _PIECE
+        if not piece:  # a long run of zeros: jump to the next set bit
             skip = (bits & -bits).bit_length() - 1
             bits >>= skip
             offset += skip
             continue
-        while word:
-            low = word & -word
-            yield offset + low.bit_length() - 1
-            word ^= low
-        bits >>= 64
-        offset += 64
+        at = offset
+        while piece:
+            word = piece & 0xFFFFFFFFFFFFFFFF
+            while word:
+                low = word & -word
+                yield at + low.bit_length() - 1
+                word ^= low
+            piece >>= 64
+            at += 64
+        bits >>= _PIECE_BITS
+        offset += _PIECE_BITS
+
+
+_PIECE_BITS = 1024
+_PIECE = (1 << _PIECE_BITS) - 1
 
 
 # A first-k set is stored every _STEP articles; the k of a query are added bit by bit.
