@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.understand.morph import WORD_RE, Morph, Tokens
 
@@ -42,8 +43,9 @@ class Rule:
         return len(self.values)
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+# A named tuple, not a frozen dataclass: a text makes hundreds of hits, and a frozen dataclass's
+# __init__ (object.__setattr__ per field) costs several times a tuple's.
+class Hit(NamedTuple):
     start: int
     end: int
     rule: Rule
@@ -120,10 +122,24 @@ class RuleIndex:
             (self._surface_keys, self._by_surface, toks.surface),
         ):
             common = keys.intersection(words)
-            if common:
-                for i, word in enumerate(words):
-                    if word in common:
-                        self._extend(hits, index[word], toks, i)
+            if not common:
+                continue
+            if len(common) == 1:
+                # One key (the usual case): its positions by list.index, in C, not a Python
+                # loop over every word.
+                (word,) = common
+                rules = index[word]
+                i = words.index(word)
+                while True:
+                    self._extend(hits, rules, toks, i)
+                    try:
+                        i = words.index(word, i + 1)
+                    except ValueError:
+                        break
+                continue
+            for i, word in enumerate(words):
+                if word in common:
+                    self._extend(hits, index[word], toks, i)
         return hits
 
     @staticmethod
@@ -133,14 +149,19 @@ class RuleIndex:
         n = len(toks.norm)
         for rule in rules:
             values = rule.values
-            end = i + len(values)
+            size = len(values)
+            if size == 1:  # a one-word rule (most of them): nothing left to compare
+                if rule.modes[0] != UPPER or toks.upper[i]:
+                    hits.append(Hit(i, i + 1, rule))
+                continue
+            end = i + size
             if end > n:
                 continue
             modes = rule.modes
             if modes[0] == UPPER and not toks.upper[i]:
                 continue
             ok = True
-            for j in range(1, len(values)):
+            for j in range(1, size):
                 k = i + j
                 mode, value = modes[j], values[j]
                 if mode == EXACT:
