@@ -41,7 +41,7 @@ class Tokens:
         return len(self.surface)
 
 
-def _is_cyrillic(word: str) -> bool:
+def is_cyrillic(word: str) -> bool:
     ch = word[0]
     return "а" <= ch <= "я" or ch == "ё"
 
@@ -138,7 +138,8 @@ def _snowball_normalizer(language: str) -> Callable[[str], str]:
 class Morph:
     """Normalizes lower-case words: Cyrillic through the Russian back-end, the rest through English."""
 
-    def __init__(self, backend: str = "pymorphy") -> None:
+    def __init__(self, backend: str = "pymorphy", *, warm: bool = True) -> None:
+        """``warm``: start the pymorphy cache from the bundled lemma table (bot.understand.lemmas)."""
         if backend not in BACKENDS:
             raise ValueError(f"unknown morphology backend {backend!r}; choose one of {BACKENDS}")
         self.backend = backend
@@ -146,18 +147,27 @@ class Morph:
             _pymorphy_normalizer() if backend == "pymorphy" else _snowball_normalizer("russian")
         )
         self._en = _snowball_normalizer("english")
-        self._cache: dict[str, str] = {}
         # The pymorphy3 analyzer (None with snowball): tells names from common words.
         self.analyzer = getattr(self._ru, "analyzer", None)
+        # pymorphy3's whole analysis of a Russian word (None with snowball): the reference the
+        # shortcut and the bundled table are checked against.
+        self.full_lemma: Callable[[str], str] | None = getattr(self._ru, "full", None)
+        self._seed: dict[str, str] = {}
+        if warm and self.analyzer is not None:
+            from bot.understand import lemmas  # it reads this module's tokenizer
+
+            self._seed = lemmas.bundled(lemmas.stamp(self.analyzer))
+        self._cache: dict[str, str] = dict(self._seed)
 
     def norm(self, word: str) -> str:
         """Normalized key of one lower-case word (cached)."""
         key = self._cache.get(word)
         if key is None:
-            key = self._ru(word) if _is_cyrillic(word) else self._en(word)
+            key = self._ru(word) if is_cyrillic(word) else self._en(word)
             if len(self._cache) >= _CACHE_LIMIT:
                 log.debug("morph cache reached %d entries; clearing", _CACHE_LIMIT)
                 self._cache.clear()
+                self._cache.update(self._seed)
             self._cache[word] = key
         return key
 
