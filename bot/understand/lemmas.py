@@ -56,7 +56,9 @@ def vocabulary(texts: Iterable[str], analyzer) -> set[str]:
     from pymorphy3.units.by_lookup import DictionaryAnalyzer
 
     words = {
-        w.lower() for text in texts for w in WORD_RE.findall(text.replace("ё", "е").replace("Ё", "Е"))
+        w.lower()
+        for text in texts
+        for w in WORD_RE.findall(text.replace("ё", "е").replace("Ё", "Е"))
     }
     forms = set()
     for word in words:
@@ -76,7 +78,10 @@ def vocabulary(texts: Iterable[str], analyzer) -> set[str]:
     return {
         f
         for f in forms
-        if WORD_RE.fullmatch(f) and f.islower() and is_cyrillic(f) and not any(c.isdigit() for c in f)
+        if WORD_RE.fullmatch(f)
+        and f.islower()
+        and is_cyrillic(f)
+        and not any(c.isdigit() for c in f)
     }
 
 
@@ -86,7 +91,9 @@ def table(forms: Iterable[str], lemma: Callable[[str], str], version: str) -> st
     for form in sorted(set(forms)):
         by_lemma[lemma(form)].append(form)
     lines = [_HEADER + version]
-    lines += [" ".join([key, *(_shared(key, f) for f in by_lemma[key])]) for key in sorted(by_lemma)]
+    lines += [
+        " ".join([key, *(_shared(key, f) for f in by_lemma[key])]) for key in sorted(by_lemma)
+    ]
     return "\n".join(lines) + "\n"
 
 
