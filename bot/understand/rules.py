@@ -175,6 +175,8 @@ def _entry(rule: Rule) -> _Entry:
 
 def resolve(hits: list[Hit]) -> list[Hit]:
     """Longest match wins: keep hits whose tokens no longer (or earlier) hit already took."""
+    if len(hits) < 2:  # most topics of a text have one hit: nothing to compete with
+        return list(hits)
     taken: set[int] = set()
     kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
