@@ -6,9 +6,12 @@ benchmarks/bench_classify.py): ``pymorphy`` (first-parse lemma, the default: pro
 ``snowball`` (Snowball stems: small and predictable for common words, but it merges «Грузия» with
 «груз» and «Нигерия» with «Нигер» and splits «Гвинея»/«Гвинеи»). English always uses Snowball.
 Both are slow per call, so every lower-case token is normalized once and kept in a bounded dict.
-A word met for the first time (every word, after a restart) skips most of pymorphy3's analysis:
-the lemma of a dictionary word is built for its most probable parse only (_first_normal_form),
-the same lemma the full analysis gives (tests/understand/test_cold_equivalence.py).
+After a restart every word is new, so the pymorphy dict starts from the bundled lemma table
+(bot.understand.lemmas: the rule catalogs' and sample feeds' words in all their forms, and
+pymorphy3's own frequent ambiguous words), and a word met for the first time skips most of
+pymorphy3's analysis: the lemma of a dictionary word is built for its most probable parse only
+(_first_normal_form). Both give the lemmas of the full analysis
+(tests/understand/test_cold_equivalence.py, tests/understand/test_lemma_table.py).
 """
 
 from __future__ import annotations
@@ -132,7 +135,12 @@ def _first_normal_form(analyzer, full: Callable[[str], str]) -> Callable[[str], 
 
 
 def _snowball_normalizer(language: str) -> Callable[[str], str]:
-    return snowballstemmer.stemmer(language).stemWord
+    stemmer = snowballstemmer.stemmer(language)
+    if hasattr(stemmer, "maxCacheSize"):
+        # PyStemmer's own cache would be a second one behind Morph's: it only makes each new
+        # word dearer to stem (about 2.5×) and holds memory.
+        stemmer.maxCacheSize = 0
+    return stemmer.stemWord
 
 
 class Morph:
