@@ -29,8 +29,9 @@ from aiohttp import web
 
 from bot.app.session import JsonSession
 from bot.delivery.sender import Sender
+from bot.domain import DigestPlan
 from storage.db import Database
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
 
 TOKEN = "123456:BENCH"
 NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)

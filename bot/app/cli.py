@@ -14,7 +14,7 @@ from bot.domain import Article, Feed
 from bot.ingest.fetch import FetchError, check_feed_url
 from bot.ingest.netguard import AddressPolicy, AddressRefused, check_host
 from bot.settings import Settings
-from storage.feeds import FeedExistsError
+from storage.errors import FeedExistsError
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -11,7 +11,8 @@ from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
-from storage.conversations import DialogKey, DialogRepo
+from bot.domain import DialogKey
+from storage.conversations import DialogRepo
 
 
 def dialog_key(key: StorageKey) -> DialogKey:

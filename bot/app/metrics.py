@@ -27,9 +27,11 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from bot.app.core import Core
+from bot.domain import Snapshot
 from bot.observe import PipelineEvents
 from bot.settings import Settings, StartupError, listen_address
-from storage.monitoring import DatabaseUnavailable, MonitoringRepo, Snapshot
+from storage.errors import DatabaseUnavailable
+from storage.monitoring import MonitoringRepo
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.domain import Claim
 from bot.settings import Settings, StartupError
-from storage.webhook_updates import Claim, UpdateLedger
+from storage.webhook_updates import UpdateLedger
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from storage.broadcasts import BroadcastRepo, BroadcastTally
+from bot.domain import BroadcastTally
+from storage.broadcasts import BroadcastRepo
 
 log = logging.getLogger(__name__)
 

@@ -45,10 +45,11 @@ from aiogram.types import InputRichMessage, LinkPreviewOptions
 
 from bot.delivery.breaker import CircuitBreaker
 from bot.delivery.ratelimit import RateLimiter
+from bot.domain import OutboxMessage
 from bot.observe import NO_EVENTS, PipelineEvents
 from storage.chats import ChatRepo
 from storage.db import Database
-from storage.outbox import OutboxMessage, OutboxRepo
+from storage.outbox import OutboxRepo
 from storage.pacing import PacingRepo
 
 log = logging.getLogger(__name__)

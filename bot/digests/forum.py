@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 from bot.digests.selection import Digest, DigestItem, DigestSection
-from storage.routing import DEFAULT_ROUTE
+from bot.domain import DEFAULT_ROUTE
 
 T = TypeVar("T")
 

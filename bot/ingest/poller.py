@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import ArticleDraft, Feed, cap_title
+from bot.domain import ArticleDraft, Feed, NewArticle, PollSuccess, cap_title
 from bot.ingest.fetch import Fetcher, FetchError, FetchResult
 from bot.ingest.normalize import normalize_entry, repeated_identifiers
 from bot.ingest.parse import ParseError, parse_feed
@@ -19,8 +19,8 @@ from bot.understand.classify import Classifier
 from bot.understand.clustering import CLUSTER_WINDOW, ClusterCandidate, ClusterIndex, make_signature
 from bot.understand.crosslang import decode, detect_language, encode
 from bot.understand.searchterms import index_terms
-from storage.articles import ArticleRepo, NewArticle
-from storage.feeds import FeedRepo, PollSuccess
+from storage.articles import ArticleRepo
+from storage.feeds import FeedRepo
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,12 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.digests.render import pack, shorten
+from bot.domain import ACCESS_MODES
 from bot.i18n.catalog import t
 from handlers.admin.callbacks import AuditCb, DecisionCb
 from handlers.admin.gate import decision_keyboard
 from handlers.admin.views import audit_keyboard, pages
-from storage.access import ACCESS_MODES, AccessRepo
+from storage.access import AccessRepo
 from storage.audit import AuditLog
 
 log = logging.getLogger(__name__)

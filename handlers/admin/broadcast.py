@@ -14,12 +14,12 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.delivery.broadcast import Broadcaster
+from bot.domain import BroadcastTally
 from bot.i18n.catalog import t
 from handlers.admin.callbacks import BroadcastCb
 from handlers.admin.views import broadcast_keyboard
 from storage.alertlog import DraftRepo
 from storage.audit import AuditLog
-from storage.broadcasts import BroadcastTally
 from storage.chats import ChatRepo
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.digests.render import shorten
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.settings import Settings
 from bot.understand.classify import Classifier
@@ -22,7 +23,8 @@ from handlers.admin.views import PAGE_SIZE, chat_keyboard, chats_keyboard, pages
 from handlers.common.views import topic_choices
 from storage.access import AccessRepo
 from storage.audit import AuditLog
-from storage.chats import Chat, ChatNotFoundError, ChatRepo
+from storage.chats import ChatRepo
+from storage.errors import ChatNotFoundError
 
 log = logging.getLogger(__name__)
 

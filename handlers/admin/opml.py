@@ -19,7 +19,8 @@ from bot.ingest.fetcherrors import format_size
 from bot.ingest.opml import MAX_OPML_BYTES, ExportFeed, OpmlError, OpmlFeed, build_opml, parse_opml
 from bot.ingest.probe import FeedChecker, FeedCheckError
 from storage.audit import AuditLog
-from storage.feeds import FeedExistsError, FeedRepo
+from storage.errors import FeedExistsError
+from storage.feeds import FeedRepo
 
 log = logging.getLogger(__name__)
 

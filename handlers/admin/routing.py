@@ -11,11 +11,12 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.domain import DEFAULT_ROUTE
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.filters import CanConfigure
 from storage.errors import ConflictError
-from storage.routing import DEFAULT_ROUTE, ChatRouting
+from storage.routing import ChatRouting
 
 log = logging.getLogger(__name__)
 

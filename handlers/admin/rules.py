@@ -28,8 +28,8 @@ from handlers.subscriber.rules import (
 )
 from handlers.subscriber.rules import test_text as rule_test_text
 from storage.audit import AuditLog
-from storage.chat_rules import TooManyRulesError
 from storage.chats import ChatRepo
+from storage.errors import TooManyRulesError
 
 log = logging.getLogger(__name__)
 

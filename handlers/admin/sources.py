@@ -21,7 +21,8 @@ from handlers.admin.callbacks import FeedAct, FeedCb, OfferCb
 from handlers.admin.views import PAGE_SIZE, feed_buttons, feeds_keyboard, offers_keyboard, pages
 from storage.alertlog import DraftRepo
 from storage.audit import AuditLog
-from storage.feeds import FeedExistsError, FeedRepo
+from storage.errors import FeedExistsError
+from storage.feeds import FeedRepo
 from storage.stats import StatsRepo
 
 log = logging.getLogger(__name__)

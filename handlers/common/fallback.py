@@ -10,8 +10,8 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
-from storage.chats import Chat
 
 log = logging.getLogger(__name__)
 

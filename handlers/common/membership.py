@@ -11,8 +11,9 @@ from aiogram.enums import ChatType
 from aiogram.filters import JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
-from storage.chats import Chat, ChatRepo
+from storage.chats import ChatRepo
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from storage.chats import ChatRepo
 
 
 class ChatContextMiddleware(BaseMiddleware):
-    """Adds `subscriber: storage.chats.Chat | None` and `lang: str` to the handler data.
+    """Adds `subscriber: bot.domain.Chat | None` and `lang: str` to the handler data.
 
     Registered as an outer middleware on `dp.update` after aiogram's own user-context middleware,
     so `event_chat` / `event_from_user` are already known. The language is the chat's saved one,

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from aiogram.types import CallbackQuery, ForceReply, InlineKeyboardMarkup, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common import keyboards as kb
@@ -22,7 +23,7 @@ from handlers.common.views import (
     topic_choices,
     zone_text,
 )
-from storage.chats import Chat, ChatRepo
+from storage.chats import ChatRepo
 
 log = logging.getLogger(__name__)
 

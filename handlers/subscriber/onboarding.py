@@ -10,12 +10,13 @@ from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.settings import Settings
 from bot.understand.classify import Classifier
 from handlers.common.callbacks import Flow
 from handlers.common.screens import show_summary, show_topics
-from storage.chats import Chat, ChatRepo
+from storage.chats import ChatRepo
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.digests.slots import parse_quiet
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from handlers.common.callbacks import QuietCb
 from handlers.common.filters import Subscribed
 from handlers.common.screens import show
-from storage.chats import Chat, ChatRepo
+from storage.chats import ChatRepo
 
 log = logging.getLogger(__name__)
 

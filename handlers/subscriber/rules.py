@@ -22,12 +22,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.digests.render import shorten
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.chatrules import MAX_RULES, ChatRule, RuleError, RuleSpec, parse_rule
 from bot.understand.classify import Classifier
 from handlers.common.filters import Subscribed
-from storage.chat_rules import RuleRepo, TooManyRulesError
-from storage.chats import Chat, ChatRepo
+from storage.chat_rules import RuleRepo
+from storage.chats import ChatRepo
+from storage.errors import TooManyRulesError
 
 log = logging.getLogger(__name__)
 

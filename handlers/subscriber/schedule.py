@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.digests.slots import parse_time
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common import keyboards as kb
@@ -29,7 +30,7 @@ from handlers.common.screens import (
     show_summary,
 )
 from handlers.common.states import TextInput
-from storage.chats import Chat, ChatRepo
+from storage.chats import ChatRepo
 
 log = logging.getLogger(__name__)
 

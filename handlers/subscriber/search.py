@@ -16,14 +16,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.digests.render import CountryNames, Labels, pack, render_item
 from bot.digests.selection import DigestItem
 from bot.digests.slots import zone_for
-from bot.domain import Article, Feed
+from bot.domain import Article, Chat, Feed
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.callbacks import MuteCb
 from handlers.common.filters import Subscribed
 from handlers.common.screens import show
 from handlers.common.views import topic_choices
-from storage.chats import Chat, ChatRepo
+from storage.chats import ChatRepo
 from storage.feeds import FeedRepo
 
 log = logging.getLogger(__name__)

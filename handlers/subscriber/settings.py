@@ -11,6 +11,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import LANGUAGES, t
 from bot.understand.classify import Classifier
 from handlers.common import keyboards as kb
@@ -26,7 +27,7 @@ from handlers.common.screens import (
 )
 from handlers.subscriber.digest import send_latest
 from handlers.subscriber.quiet import quiet_keyboard, quiet_text
-from storage.chats import Chat, ChatRepo
+from storage.chats import ChatRepo
 
 if TYPE_CHECKING:  # the service lives with the scheduler jobs; handlers only call it
     from bot.digests.planner import DigestService

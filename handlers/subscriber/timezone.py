@@ -13,6 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.digests.slots import parse_timezone
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.callbacks import Flow, ZoneAction, ZoneCb
@@ -26,7 +27,7 @@ from handlers.common.screens import (
     show_zones,
 )
 from handlers.common.states import TextInput
-from storage.chats import Chat, ChatRepo
+from storage.chats import ChatRepo
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ import pytest
 
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import Sender
+from bot.domain import DigestPlan
 from storage.chats import ChatRepo
 from storage.db import Database
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
 from tests.support.fakebotapi import FakeBotAPI
 
 NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from bot.delivery.sender import Sender
+from bot.domain import DigestPlan
 from storage.db import Database
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
 from tests.support.fakebotapi import FakeBotAPI
 
 NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)

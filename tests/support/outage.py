@@ -22,8 +22,9 @@ from aiohttp import web
 
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import Sender
+from bot.domain import DigestPlan
 from storage.db import Database
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
 from tests.support.fakebotapi import Failure, FakeBotAPI, Request
 
 START = datetime(2025, 6, 1, 6, tzinfo=UTC)
