@@ -300,7 +300,7 @@ class Candidate:
 
     id: int
     title: str
-    published_at: str
+    published_at: datetime
     countries: list[str]
     terms: str
 

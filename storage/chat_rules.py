@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from bot.domain import MAX_RULES, Candidate, StoredRule
 from storage.db import Database
 from storage.errors import ConflictError, TooManyRulesError
-from storage.timefmt import to_db
+from storage.timefmt import from_db, to_db
 
 _CHUNK = 500  # ids per query: well under SQLite's bound-parameter limit
 DRAFT_TTL = timedelta(days=1)
@@ -163,4 +163,7 @@ class RuleRepo:
             " ORDER BY a.published_at DESC, a.id DESC LIMIT ?",
             (*params, to_db(since), limit),
         )
-        return [Candidate(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
+        return [
+            Candidate(r[0], r[1], from_db(r[2]), json.loads(r[3]), r[4])  # type: ignore[arg-type]
+            for r in rows
+        ]

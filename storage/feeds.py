@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain import Feed, PollSuccess, cap_title
 from storage.db import Database
-from storage.errors import FeedExistsError
+from storage.errors import ConflictError, FeedExistsError
 from storage.timefmt import from_db, to_db
 
 
@@ -50,10 +50,14 @@ class FeedRepo:
     ) -> Feed:
         if await self.get_by_url(url) is not None:
             raise FeedExistsError(url)
-        feed_id = await self.db.insert(
-            "INSERT INTO feeds (url, custom_title, created_at, next_poll_at) VALUES (?, ?, ?, ?)",
-            (url, cap_title(title), to_db(now), to_db(first_poll_at or now)),
-        )
+        try:
+            feed_id = await self.db.insert(
+                "INSERT INTO feeds (url, custom_title, created_at, next_poll_at)"
+                " VALUES (?, ?, ?, ?)",
+                (url, cap_title(title), to_db(now), to_db(first_poll_at or now)),
+            )
+        except ConflictError:  # added meanwhile (another process, or a concurrent /addfeed)
+            raise FeedExistsError(url) from None
         feed = await self.get(feed_id)
         assert feed is not None
         return feed

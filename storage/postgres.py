@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 
-from storage.errors import UnusableDatabaseError
+from storage.errors import ConflictError, UnusableDatabaseError
 from storage.facade import Facade
 from storage.migrations import upgrade_url
 
@@ -137,6 +137,16 @@ class Connection:
             await self.raw.executemany(to_numbered(sql), batch)
 
 
+@contextmanager
+def _conflicts() -> Iterator[None]:
+    """A broken constraint (unique, foreign key, check) leaves storage as the project's
+    ConflictError, so callers never catch asyncpg's errors."""
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise ConflictError(str(exc)) from exc
+
+
 class PostgresDatabase(Facade):
     """A small asyncpg pool behind the facade `storage.db.Database` offers for SQLite."""
 
@@ -185,29 +195,33 @@ class PostgresDatabase(Facade):
     async def transaction(self, *, serial: bool = True) -> AsyncIterator[Connection]:
         """A write transaction; commits on success, rolls back on any exception. `serial`
         (the default) waits for the database-wide write lock first."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            if serial:
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
-            yield Connection(conn)
+        with _conflicts():
+            async with self.pool.acquire() as conn, conn.transaction():
+                if serial:
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+                yield Connection(conn)
 
     async def execute(self, sql: str, params: Sequence[Any] = (), *, serial: bool = True) -> int:
         if serial:
             return await super().execute(sql, params)
         # one statement is its own transaction: no BEGIN/COMMIT round trips around it
-        return _rowcount(await self.pool.execute(to_numbered(sql), *params))
+        with _conflicts():
+            return _rowcount(await self.pool.execute(to_numbered(sql), *params))
 
     async def write_returning(
         self, sql: str, params: Sequence[Any] = (), *, serial: bool = True
     ) -> asyncpg.Record | None:
         if serial:
             return await super().write_returning(sql, params)
-        return await self.pool.fetchrow(to_numbered(sql), *params)
+        with _conflicts():
+            return await self.pool.fetchrow(to_numbered(sql), *params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
         return list(await self.pool.fetch(to_numbered(sql), *params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(to_numbered(sql), *params)
+        with _conflicts():
+            return await self.pool.fetchrow(to_numbered(sql), *params)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return await self.pool.fetchval(to_numbered(sql), *params)
