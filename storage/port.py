@@ -395,7 +395,10 @@ class BroadcastStore(Protocol):
 
 @runtime_checkable
 class DialogStore(Protocol):
-    """Typed-input dialog state and data (aiogram's FSM), shared by every process."""
+    """Typed-input dialog state and data (aiogram's FSM), shared by every process; a dialog
+    untouched for `ttl` reads as none."""
+
+    ttl: timedelta
 
     async def state(self, key: DialogKey, *, now: datetime) -> str | None: ...
 

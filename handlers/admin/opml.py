@@ -18,9 +18,8 @@ from bot.i18n.catalog import t
 from bot.ingest.fetcherrors import format_size
 from bot.ingest.opml import MAX_OPML_BYTES, ExportFeed, OpmlError, OpmlFeed, build_opml, parse_opml
 from bot.ingest.probe import FeedChecker, FeedCheckError
-from storage.audit import AuditLog
 from storage.errors import FeedExistsError
-from storage.feeds import FeedRepo
+from storage.port import AuditStore, FeedStore
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +48,8 @@ class _Progress:
 
 
 async def on_opml_file(
-    message: Message, bot: Bot, lang: str, feeds: FeedRepo, feed_checker: FeedChecker,
-    audit: AuditLog, clock: Callable[[], datetime],
+    message: Message, bot: Bot, lang: str, feeds: FeedStore, feed_checker: FeedChecker,
+    audit: AuditStore, clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     doc = message.document
     assert doc is not None
@@ -101,7 +100,7 @@ async def on_opml_file(
 
 
 async def cmd_exportopml(
-    message: Message, lang: str, feeds: FeedRepo, audit: AuditLog, clock: Callable[[], datetime]
+    message: Message, lang: str, feeds: FeedStore, audit: AuditStore, clock: Callable[[], datetime]
 ) -> None:
     listed = await feeds.list()
     data = build_opml(

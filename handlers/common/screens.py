@@ -23,7 +23,7 @@ from handlers.common.views import (
     topic_choices,
     zone_text,
 )
-from storage.chats import ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ async def show_summary(
 
 async def finish_onboarding(
     target: CallbackQuery | Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     chat: Chat,
     classifier: Classifier,
     now: datetime,
@@ -140,7 +140,7 @@ async def finish_onboarding(
 
 async def after_change(
     target: CallbackQuery | Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     chat: Chat,
     classifier: Classifier,
     now: datetime,

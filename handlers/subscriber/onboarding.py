@@ -16,14 +16,14 @@ from bot.settings import Settings
 from bot.understand.classify import Classifier
 from handlers.common.callbacks import Flow
 from handlers.common.screens import show_summary, show_topics
-from storage.chats import ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
 
 async def subscribe(
     message: Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     settings: Settings,
     subscriber: Chat | None,
     lang: str,
@@ -51,7 +51,7 @@ async def subscribe(
 
 async def cmd_start(
     message: Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     settings: Settings,
     clock: Callable[[], datetime],
@@ -70,7 +70,7 @@ async def cmd_start(
 
 async def channel_start(
     post: Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     settings: Settings,
     clock: Callable[[], datetime],

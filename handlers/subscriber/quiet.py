@@ -19,7 +19,7 @@ from bot.i18n.catalog import t
 from handlers.common.callbacks import QuietCb
 from handlers.common.filters import Subscribed
 from handlers.common.screens import show
-from storage.chats import ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def quiet_keyboard(lang: str, chat: Chat) -> InlineKeyboardMarkup:
 async def cmd_quiet(
     message: Message,
     command: CommandObject,
-    chats: ChatRepo,
+    chats: ChatStore,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:
@@ -78,7 +78,7 @@ async def cmd_quiet(
 async def on_quiet_button(
     query: CallbackQuery,
     callback_data: QuietCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:

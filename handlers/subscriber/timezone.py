@@ -27,7 +27,7 @@ from handlers.common.screens import (
     show_zones,
 )
 from handlers.common.states import TextInput
-from storage.chats import ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ async def cmd_timezone(message: Message, clock: Callable[[], datetime], subscrib
 async def on_zone_button(
     query: CallbackQuery,
     callback_data: ZoneCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,
@@ -66,7 +66,7 @@ async def on_zone_button(
 
 async def on_zone_typed(
     message: Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,

@@ -16,7 +16,7 @@ from bot.understand.classify import Classifier
 from handlers.common.callbacks import Flow, TopicAction, TopicCb
 from handlers.common.filters import Subscribed
 from handlers.common.screens import after_change, show_topics
-from storage.chats import ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ async def cmd_topics(message: Message, classifier: Classifier, subscriber: Chat)
 async def on_topic_button(
     query: CallbackQuery,
     callback_data: TopicCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,

@@ -30,12 +30,14 @@ from storage.access import AccessRepo
 from storage.alertlog import DraftRepo
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepo
+from storage.chat_rules import RuleRepo
 from storage.chats import ChatRepo
 from storage.conversations import DialogRepo
 from storage.db import Database
 from storage.feeds import FeedRepo
 from storage.routing import ChatRouting
 from storage.stats import StatsRepo
+from storage.stores import stores_over
 from tests.support import fakebotapi_objects as obj
 from tests.support.botharness import NOW, BotEnv, HandledTracker
 from tests.support.fakebotapi import FakeBotAPI
@@ -137,8 +139,8 @@ async def running_admin_bot(tmp_path: Path, **settings: Any) -> AsyncIterator[Ad
         return clock_value[0]
 
     dp = build_dispatcher(storage=DatabaseStorage(DialogRepo(db), clock), chats=chats, digests=None, classifier=classifier, feeds=feeds,  # type: ignore[arg-type]
-                          search=None, settings=config, clock=clock)  # type: ignore[arg-type]  # fmt: skip
-    sender = Sender(bot, db, rate=200, backoff_base=0.05)
+                          rules=RuleRepo(db), search=None, settings=config, clock=clock)  # type: ignore[arg-type]  # fmt: skip
+    sender = Sender(bot, stores_over(db), rate=200, backoff_base=0.05)
     fetcher = Fetcher(policy=LOOPBACK_ONLY, timeout=5)
     broadcaster = Broadcaster(
         BroadcastRepo(db), clock=clock, on_enqueued=sender.wake, poll_seconds=0.05
