@@ -3,8 +3,9 @@
 `build_dispatcher(...)` takes every dependency by name (no globals, no service locator) and puts it into the
 Dispatcher's workflow data, where handlers declare them as typed keyword arguments:
 
-    chats: storage.chats.ChatStore            digests: bot.digests.planner.DigestService
-    classifier: bot.understand.classify.Classifier      feeds: storage.feeds.FeedStore
+    chats: storage.port.ChatStore             digests: bot.digests.planner.DigestService
+    rules: storage.port.RuleStore             feeds: storage.port.FeedStore
+    classifier: bot.understand.classify.Classifier
     search: handlers.subscriber.search.ArticleSearch    settings: bot.settings.Settings
     clock: Callable[[], datetime]            (aware UTC "now")
 

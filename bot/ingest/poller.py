@@ -29,7 +29,7 @@ MAX_BACKOFF = timedelta(days=1)
 POLL_LEASE = timedelta(minutes=5)
 DEACTIVATE_AFTER_ERRORS = 20  # with back-off doubling to a day, about two weeks of failures
 # An undated entry (no date to compare) with the title and text of one stored this recently is
-# the same entry under a rotated guid/link: see storage.articles.ArticleStore.same_entries.
+# the same entry under a rotated guid/link: see storage.port.ArticleStore.same_entries.
 UNDATED_REPEAT_WINDOW = timedelta(days=3)
 
 
@@ -195,7 +195,7 @@ class Ingestor:
         self, feed: Feed, drafts: list[ArticleDraft], now: datetime
     ) -> list[ArticleDraft]:
         """Drop entries this feed already gave under other keys, and repeats within the batch
-        (storage.articles.ArticleStore.same_entries has the rule)."""
+        (storage.port.ArticleStore.same_entries has the rule)."""
         if not drafts:
             return drafts
         stored = await self.articles.same_entries(
