@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from storage.errors import ConflictError, UnusableDatabaseError
-from storage.facade import Facade
+from storage.errors import UnusableDatabaseError
+from storage.facade import Facade, conflicts
 from storage.migrations import upgrade_sqlite
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,6 @@ def count_where(condition: str) -> str:
     """SQL for "how many rows meet `condition`", the same on both engines (PostgreSQL does not
     sum booleans)."""
     return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
-
-
-@contextmanager
-def _conflicts() -> Iterator[None]:
-    """A broken constraint (unique, foreign key, check) leaves storage as the project's
-    ConflictError, so callers never catch sqlite3's errors."""
-    try:
-        yield
-    except sqlite3.IntegrityError as exc:
-        raise ConflictError(str(exc)) from exc
 
 
 class Database(Facade):
@@ -117,7 +107,7 @@ class Database(Facade):
     async def transaction(self, *, serial: bool = True) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction; commits on success, rolls back on any exception. SQLite has one
         writer at a time whatever `serial` says (PostgreSQL's twin lets claims skip its lock)."""
-        with _conflicts():
+        with conflicts(sqlite3.IntegrityError):
             async with self._write_lock:
                 await self.conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -134,7 +124,7 @@ class Database(Facade):
     # transaction on this shared connection).
 
     async def execute(self, sql: str, params: Sequence[Any] = (), *, serial: bool = True) -> int:
-        with _conflicts():
+        with conflicts(sqlite3.IntegrityError):
             async with self._write_lock:
                 cursor = await self.conn.execute(sql, params)  # a DML statement runs to its end
                 return cursor.rowcount
@@ -142,7 +132,7 @@ class Database(Facade):
     async def write_returning(
         self, sql: str, params: Sequence[Any] = (), *, serial: bool = True
     ) -> aiosqlite.Row | None:
-        with _conflicts():
+        with conflicts(sqlite3.IntegrityError):
             async with self._write_lock:
                 rows = await self.conn.execute_fetchall(sql, params)
         return next(iter(rows), None)

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 
-from storage.errors import ConflictError, UnusableDatabaseError
-from storage.facade import Facade
+from storage.errors import UnusableDatabaseError
+from storage.facade import Facade, conflicts
 from storage.migrations import upgrade_url
 
 # pg_advisory_xact_lock keys: an arbitrary constant of this project, and one for migrations
@@ -137,16 +137,6 @@ class Connection:
             await self.raw.executemany(to_numbered(sql), batch)
 
 
-@contextmanager
-def _conflicts() -> Iterator[None]:
-    """A broken constraint (unique, foreign key, check) leaves storage as the project's
-    ConflictError, so callers never catch asyncpg's errors."""
-    try:
-        yield
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        raise ConflictError(str(exc)) from exc
-
-
 class PostgresDatabase(Facade):
     """A small asyncpg pool behind the facade `storage.db.Database` offers for SQLite."""
 
@@ -195,7 +185,7 @@ class PostgresDatabase(Facade):
     async def transaction(self, *, serial: bool = True) -> AsyncIterator[Connection]:
         """A write transaction; commits on success, rolls back on any exception. `serial`
         (the default) waits for the database-wide write lock first."""
-        with _conflicts():
+        with conflicts(asyncpg.IntegrityConstraintViolationError):
             async with self.pool.acquire() as conn, conn.transaction():
                 if serial:
                     await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
@@ -205,7 +195,7 @@ class PostgresDatabase(Facade):
         if serial:
             return await super().execute(sql, params)
         # one statement is its own transaction: no BEGIN/COMMIT round trips around it
-        with _conflicts():
+        with conflicts(asyncpg.IntegrityConstraintViolationError):
             return _rowcount(await self.pool.execute(to_numbered(sql), *params))
 
     async def write_returning(
@@ -213,15 +203,14 @@ class PostgresDatabase(Facade):
     ) -> asyncpg.Record | None:
         if serial:
             return await super().write_returning(sql, params)
-        with _conflicts():
+        with conflicts(asyncpg.IntegrityConstraintViolationError):
             return await self.pool.fetchrow(to_numbered(sql), *params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
         return list(await self.pool.fetch(to_numbered(sql), *params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
-        with _conflicts():
-            return await self.pool.fetchrow(to_numbered(sql), *params)
+        return await self.pool.fetchrow(to_numbered(sql), *params)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return await self.pool.fetchval(to_numbered(sql), *params)
