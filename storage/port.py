@@ -5,8 +5,8 @@ Engine-neutral: both engines (storage/db.py on SQLite, storage/postgres.py on Po
 the same repositories over the same SQL text, so one implementation per store satisfies each
 Protocol on either engine; storage/stores.py builds the bundle over a connected facade. Domain
 values cross as bot.domain types, times as aware UTC datetimes, failures as storage.errors
-(never a driver's exception). tests/storage/test_port.py holds every store to these Protocols
-and to their promises on both engines.
+(never a driver's exception). tests/storage/test_port.py holds every store to these Protocols,
+tests/storage/test_contract.py to their promises, on both engines.
 """
 
 from __future__ import annotations
