@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.base import BaseStorage
@@ -28,6 +28,7 @@ from handlers.admin.routers import get_admin_routers
 from handlers.common import errors, fallback, membership, replies
 from handlers.common import guard as access
 from handlers.common.middlewares import ChatContextMiddleware
+from handlers.deps import AdminDeps
 from handlers.subscriber import (
     countries,
     digest,
@@ -89,12 +90,12 @@ def build_dispatcher(
     settings: Settings,
     clock: Callable[[], datetime],
     storage: BaseStorage,
-    **extra: Any,
+    admin: AdminDeps | None = None,
 ) -> Dispatcher:
     """A Dispatcher with every router and dependency; FSM state (typed input) in `storage`.
 
-    `extra` are further dependencies by name for other areas (the admin area's `access`,
-    `stats`, `feed_checker`, `broadcaster`, …); they join the workflow data unchanged.
+    `admin` (handlers.deps.AdminDeps: `access`, `audit`, `stats`, `feed_checker`, …) joins the
+    workflow data field by field; without it the admin commands have nothing to work with.
 
     Only typed free text (a time, a zone, a feed's new name) lives in FSM state; buttons carry
     everything they need in their callback data.
@@ -109,7 +110,7 @@ def build_dispatcher(
         search=search,
         settings=settings,
         clock=clock,
-        **extra,
+        **(admin.workflow_data() if admin is not None else {}),
     )
     replies.install(dp)
     dp.update.outer_middleware(ChatContextMiddleware())

@@ -61,13 +61,6 @@ class AccessRepo:
         row = await self.db.fetchone("SELECT 1 FROM access_grants WHERE chat_id = ?", (chat_id,))
         return row is not None
 
-    async def grant(self, chat_id: int, *, via: str, by: int | None, now: datetime) -> None:
-        await self.db.execute(
-            "INSERT INTO access_grants (chat_id, via, granted_by, granted_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (chat_id) DO NOTHING",
-            (chat_id, via, by, to_db(now)),
-        )
-
     # -- invites
 
     async def create_invite(self, code: str, *, max_uses: int, by: int, now: datetime) -> Invite:

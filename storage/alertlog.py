@@ -30,10 +30,6 @@ class AlertLog:
             )
         return True
 
-    async def last_sent(self, key: str) -> datetime | None:
-        return from_db(
-            await self.db.fetchval("SELECT last_sent_at FROM alerts WHERE key = ?", (key,))
-        )
 
 
 class DraftRepo:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -182,18 +182,6 @@ class ArticleRepo:
             (limit, offset),
         )
         return [article_from_row(r) for r in rows]
-
-    async def by_ids(self, ids: Iterable[int]) -> list[Article]:
-        ids = list(ids)
-        out: list[Article] = []
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            rows = await self.db.fetchall(
-                f"SELECT {_COLUMNS} FROM articles WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            out.extend(article_from_row(r) for r in rows)
-        return out
 
     async def count(self) -> int:
         return int(await self.db.fetchval("SELECT COUNT(*) FROM articles"))

@@ -161,31 +161,6 @@ class OutboxRepo:
             [(to_db(at), chat_id) for chat_id, at in updates],
         )
 
-    async def enqueue_broadcast(self, chat_ids: Sequence[int], text: str, now: datetime) -> int:
-        """One message to many chats (banned ones left out); returns the number queued."""
-        stamp = to_db(now)
-        count = 0
-        async with self.db.transaction() as conn:
-            for chat_id in chat_ids:
-                async with conn.execute(
-                    "INSERT INTO digests (chat_id, slot_at, kind, outcome, created_at)"
-                    " SELECT id, ?, 'broadcast', 'queued', ? FROM chats WHERE id = ?"
-                    " AND id NOT IN (SELECT subject_id FROM bans)"
-                    " ON CONFLICT (chat_id, kind, slot_at) DO NOTHING RETURNING id",
-                    (stamp, stamp, chat_id),
-                ) as cur:
-                    row = await cur.fetchone()
-                if row is None:
-                    continue
-                digest_id = row[0]
-                await conn.execute(
-                    "INSERT INTO outbox (chat_id, digest_id, part, text, not_before, created_at)"
-                    " VALUES (?, ?, 0, ?, ?, ?)",
-                    (chat_id, digest_id, text, stamp, stamp),
-                )
-                count += 1
-        return count
-
     # -- delivery side
 
     async def due_heads(self, now: datetime, limit: int, *, owner: str = "") -> list[OutboxMessage]:

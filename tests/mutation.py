@@ -42,8 +42,9 @@ SQLITE_ONLY = ["-k", "not postgresql"]
 # under only_mutate in [tool.mutmut] here, and nothing else.
 MODULES: dict[str, list[str]] = {
     "bot.delivery.sender": [
-        "tests/delivery/test_delivery.py", "tests/delivery/test_delivery_promises.py",
-        "tests/delivery/test_fault_matrix.py", "tests/digests/test_rich_digests.py", *NOT_SIGKILL,
+        "tests/delivery/test_delivery.py", "tests/delivery/test_delivery_promises.py", "tests/delivery/test_db_failure.py",
+        "tests/delivery/test_fault_matrix.py", "tests/delivery/test_shared_delivery.py",
+        "tests/digests/test_rich_digests.py", *NOT_SIGKILL,
     ],
     "storage.outbox": [
         "tests/delivery/test_delivery.py", "tests/delivery/test_delivery_promises.py", "tests/delivery/test_db_failure.py",

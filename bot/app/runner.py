@@ -43,6 +43,7 @@ from bot.settings import Settings, StartupError
 from bot.understand.searchterms import MorphSearch
 from handlers import build_dispatcher
 from handlers.common.menu import set_commands
+from handlers.deps import AdminDeps
 from storage import engines
 from storage.instance import single_instance
 
@@ -173,7 +174,7 @@ async def _run(
             search=MorphSearch(core.classifier.morph, core.articles),
             settings=settings,
             clock=utc_now,
-            **admin.dependencies,
+            admin=admin.dependencies,
         )
         scheduler = build_scheduler(
             ticks={"poll_feeds": poll_feeds, "digests": digests.tick, "alerts": admin.alerts.check},
@@ -295,7 +296,7 @@ class PollingConflicts(BaseRequestMiddleware):
 class AdminServices:
     """The admin area's services: handler dependencies plus the jobs that need them."""
 
-    dependencies: dict[str, object]
+    dependencies: AdminDeps
     alerts: Alerts
     broadcaster: Broadcaster
 
@@ -314,14 +315,14 @@ def build_admin_services(core: Core, bot: Bot, sender: Sender) -> AdminServices:
         admin_chat_id=settings.admin_chat_id,
         clock=utc_now,
     )
-    dependencies: dict[str, object] = {
-        "access": stores.access,
-        "audit": stores.audit,
-        "routing": stores.routing,
-        "stats": stats,
-        "drafts": stores.drafts,
-        "feed_checker": FeedChecker(core.fetcher),
-        "broadcaster": broadcaster,
-        "ingestor": core.ingestor,
-    }
+    dependencies = AdminDeps(
+        access=stores.access,
+        audit=stores.audit,
+        routing=stores.routing,
+        stats=stats,
+        drafts=stores.drafts,
+        feed_checker=FeedChecker(core.fetcher),
+        broadcaster=broadcaster,
+        ingestor=core.ingestor,
+    )
     return AdminServices(dependencies, alerts, broadcaster)

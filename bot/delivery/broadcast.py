@@ -65,11 +65,6 @@ class Broadcaster:
         except Exception:  # progress is best effort; delivery goes on without it
             log.exception("watching broadcast %s failed", tally.broadcast_id)
 
-    async def wait_idle(self) -> None:
-        """Until every watcher finished (tests, shutdown)."""
-        while self._watchers:
-            await asyncio.gather(*list(self._watchers), return_exceptions=True)
-
     async def aclose(self) -> None:
         for task in list(self._watchers):
             task.cancel()

@@ -36,10 +36,11 @@ UNDATED_REPEAT_WINDOW = timedelta(days=3)
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
     feed: Feed
-    status: str  # new | known | not_modified | error
+    status: str  # new | known | unchanged (same body) | not_modified (304) | error
     new: int = 0
     known: int = 0
     error: str | None = None
+    error_kind: str | None = None  # a FetchErrorKind / ParseErrorKind value, or "internal"
     deactivated: bool = False
     new_ids: tuple[int, ...] = ()
 
@@ -50,6 +51,8 @@ class PollOutcome:
             return f"error  {name}: {self.error}{tail}"
         if self.status == "not_modified":
             return f"known  {name}: not modified (304)"
+        if self.status == "unchanged":
+            return f"known  {name}: unchanged since the last poll"
         return f"{self.status:<6} {name}: {self.new} new, {self.known} known"
 
 
@@ -142,7 +145,7 @@ class Ingestor:
         if body_hash == feed.body_hash and feed.initial_done:
             ok = self._success(feed, now, result, body_hash=body_hash, moved_to=moved_to)
             await self.articles.record_unchanged(feed.id, ok, outcome="known")
-            return PollOutcome(feed, "known")
+            return PollOutcome(feed, "unchanged")
         source = feed.custom_title or feed.title
         prepared = await asyncio.to_thread(self._prepare, result, source, now)
         keys = [d.key for d in prepared.drafts]
@@ -338,7 +341,9 @@ class Ingestor:
             deactivate=deactivate,
         )
         log.warning("feed %s failed (%s): %s", feed.url, kind, message)
-        return PollOutcome(feed, "error", error=message, deactivated=deactivate)
+        return PollOutcome(
+            feed, "error", error=message, error_kind=str(kind), deactivated=deactivate
+        )
 
 
 def _replace_cluster(item: NewArticle, cluster_id: int) -> NewArticle:

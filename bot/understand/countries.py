@@ -169,12 +169,9 @@ class CountryCatalog:
         self._by_code = {d.iso2: d for d in self.defs}
         self.index = RuleIndex(rules)
 
-    def detect(self, toks: Tokens) -> dict[str, tuple[str, ...]]:
-        """iso2 -> the surface phrases that named it, in order of appearance."""
-        return self.detect_spans(toks)[0]
-
     def detect_spans(self, toks: Tokens) -> tuple[dict[str, tuple[str, ...]], Spans]:
-        """detect() and where the country names are (any kept name, doubtful ones included)."""
+        """iso2 -> the surface phrases that named it, in order of appearance; and where the country
+        names are (any kept name, doubtful ones included)."""
         found: dict[str, list[str]] = {}
         doubtful: dict[str, list[str]] = {}
         kept = resolve(self.index.find(toks))

@@ -42,10 +42,12 @@ def _schedule(lang: str, chat: Chat) -> str:
 def chat_settings_text(lang: str, chat: Chat, classifier: Classifier) -> str:
     names = dict(topic_choices(classifier, lang))
     topics = ", ".join(names.get(s, s) for s in chat.topics) or t(lang, "admin.chat_all_topics")
-    countries = ", ".join(chat.countries) or t(lang, "admin.chat_any_country")
+    # names for reading, codes for /chatcountries (the hint below)
+    countries = ", ".join(f"{classifier.country_name(c, lang)} ({c})" for c in chat.countries)
     text = t(lang, "admin.chat_settings", title=html.escape(chat.title or chat.username or str(chat.id)),
-             id=chat.id, kind=t(lang, f"admin.kind_{chat.type}"), status=chat.status,
-             topics=html.escape(topics), countries=countries, schedule=_schedule(lang, chat),
+             id=chat.id, kind=t(lang, f"admin.kind_{chat.type}"), status=t(lang, f"settings.status.{chat.status}"),
+             topics=html.escape(topics), countries=countries or t(lang, "admin.chat_any_country"),
+             schedule=_schedule(lang, chat),
              timezone=chat.timezone)  # fmt: skip
     return text + "\n" + t(lang, "admin.chat_countries_hint", id=chat.id)
 
@@ -101,9 +103,8 @@ async def cmd_subscribe(
         )
     )
     if not can_post:
-        await message.answer(
-            t(lang, "admin.chat_not_member", title=html.escape(title), status=member.status)
-        )
+        status = t(lang, f"admin.member_status.{member.status}")
+        await message.answer(t(lang, "admin.chat_not_member", title=html.escape(title), status=status))
         return
     now = clock()
     chat = await chats.ensure(tg_chat.id, type=tg_chat.type, title=tg_chat.title, username=tg_chat.username,

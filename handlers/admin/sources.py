@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.admin.health import BASELINE_DAYS, assess, health_block
 from bot.i18n.catalog import t
-from bot.ingest.poller import Ingestor
+from bot.ingest.poller import Ingestor, PollOutcome
 from bot.ingest.probe import FeedCheck, FeedChecker, FeedCheckError
 from handlers.admin.callbacks import FeedAct, FeedCb, OfferCb
 from handlers.admin.views import PAGE_SIZE, feed_buttons, feeds_keyboard, offers_keyboard, pages
@@ -184,14 +184,35 @@ async def on_feed_button(
         await audit.record(user_id, "feed.poll", now=now, target=feed.url)
         if ingestor is not None:
             outcome = await ingestor.poll_feed(feed)
-            await query.answer(
-                t(lang, "admin.feed_polled", title=feed.display_name, result=outcome.line())[:190]
-            )
+            result = poll_result(lang, outcome)
+            await query.answer(t(lang, "admin.feed_polled", title=feed.display_name, result=result)[:190])
         else:
             await feeds.schedule_now(feed.id, now)
             await query.answer(t(lang, "admin.feed_polled", title=feed.display_name, result="…"))
     text, markup = await feeds_page(lang, page, feeds, stats, clock())
     await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)  # type: ignore[union-attr]
+
+
+def failure_reason(lang: str, kind: str | None, detail: str | None) -> str:
+    """Why a feed failed, in the admin's language; the English technical detail (an HTTP status,
+    a timeout's length) follows in brackets for whoever fixes the feed."""
+    try:
+        reason = t(lang, f"admin.fetch_error.{kind}")
+    except KeyError:  # a kind without its own text: the detail alone still says what happened
+        return detail or t(lang, "admin.fetch_error.internal")
+    return f"{reason} ({detail})" if detail else reason
+
+
+def poll_result(lang: str, outcome: PollOutcome) -> str:
+    """A poll's outcome in the admin's language (a callback answer: plain text, no HTML)."""
+    if outcome.status == "error":
+        key = "admin.poll_error_deactivated" if outcome.deactivated else "admin.poll_error"
+        return t(lang, key, error=failure_reason(lang, outcome.error_kind, outcome.error))
+    if outcome.status in ("not_modified", "unchanged"):  # a 304, or the very same body
+        return t(lang, "admin.poll_not_modified")
+    if outcome.new:
+        return t(lang, "admin.poll_new", count=outcome.new, known=outcome.known)
+    return t(lang, "admin.poll_known", count=outcome.known)
 
 
 async def on_rename_text(

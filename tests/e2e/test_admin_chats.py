@@ -36,11 +36,12 @@ async def test_subscribe_group_then_set_topics_schedule_and_countries(env):
     (bad_codes,) = await env.admin(f"/chatcountries {GROUP} kz,xx")
     assert "xx" in bad_codes["text"]
     (ok,) = await env.admin(f"/chatcountries {GROUP} kz, UZ")
-    assert "kz, uz" in ok["text"]
+    assert "Countries: Kazakhstan (kz), Uzbekistan (uz)\n" in ok["text"]
     assert (await env.chats.get(GROUP)).countries == ("kz", "uz")
     (listed,) = await env.admin("/chats")
     assert str(GROUP) in listed["text"] and "1 paused" in listed["text"]
     await env.click(ADMIN, "Chat")
+    assert ", paused\n" in env.screen(ADMIN)["text"]
     assert (
         "Topics: Human rights, CIS" in env.screen(ADMIN)["text"]
         or "Topics: CIS, Human rights" in env.screen(ADMIN)["text"]
@@ -52,7 +53,7 @@ async def test_subscribe_group_then_set_topics_schedule_and_countries(env):
 async def test_subscribe_refuses_where_the_bot_cannot_post(env):
     env.server.set_member_status(GROUP, env.bot.id, "left")
     (msg,) = await env.admin(f"/subscribe {GROUP}")
-    assert "cannot post" in msg["text"] and "left" in msg["text"]
+    assert "cannot post" in msg["text"] and "«not a member (left)»" in msg["text"]
     env.server.chat_types[CHANNEL] = "channel"
     (channel,) = await env.admin(f"/subscribe {CHANNEL}")
     assert "cannot post" in channel["text"]  # a plain member of a channel cannot post

@@ -138,6 +138,23 @@ async def test_feeds_shows_health_and_buttons_work(env):
     assert actions == ["feed.remove", "feed.rename", "feed.resume", "feed.pause"]
 
 
+async def test_poll_now_answers_in_the_admins_language(env, feed_server):
+    feed_server.add("/rss", FEED)
+    feed = await env.feeds.add(feed_server.url("/rss"), now=NOW, title="Khovar")
+    await env.admin("/feeds")
+    answer = await env.click(ADMIN, "Poll")
+    assert answer["text"] == "Polled Khovar: 2 new entries (0 known)"
+    answer = await env.click(ADMIN, "🔄", lang="ru")
+    assert answer["text"] == "Опрошен Khovar: лента не менялась с прошлого опроса"
+    feed_server.add("/rss", FEED.replace(b"<title>Khovar</title>", b"<title>Khovar TJ</title>"))
+    answer = await env.click(ADMIN, "🔄", lang="ru")
+    assert answer["text"] == "Опрошен Khovar: нового нет (2 известные записи)"
+    feed_server.add("/rss", b"<html>gone</html>", content_type="text/html")
+    answer = await env.click(ADMIN, "🔄", lang="ru")
+    assert answer["text"].startswith("Опрошен Khovar: ошибка: это не лента RSS или Atom ("), answer
+    assert (await env.feeds.get(feed.id)).error_count == 1
+
+
 async def test_delfeed_asks_first(env):
     feed = await env.feeds.add("https://belta.by/rss", now=NOW)
     (usage,) = await env.admin("/delfeed")

@@ -115,7 +115,7 @@ async def test_first_poll_stores_backfill_then_repoll_writes_nothing(env, feed_s
     changes_before = env.changes()
     env.clock.now = T0 + timedelta(minutes=10)
     second = await env.poll(feed_server.url("/rss"))
-    assert second.status == "known"
+    assert second.status == "unchanged"
     # Identical body: feed row + poll log only, nothing per entry.
     assert env.changes() - changes_before <= 2
     assert await env.count("SELECT COUNT(*) FROM articles") == 5

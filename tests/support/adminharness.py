@@ -12,6 +12,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,15 @@ from bot.delivery.broadcast import Broadcaster
 from bot.delivery.sender import Sender
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import AddressPolicy
+from bot.ingest.poller import Ingestor
 from bot.ingest.probe import FeedChecker
 from bot.settings import Settings
 from bot.understand.classify import Classifier
 from handlers import build_dispatcher
+from handlers.deps import AdminDeps
 from storage.access import AccessRepo
 from storage.alertlog import DraftRepo
+from storage.articles import ArticleRepo
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepo
 from storage.chat_rules import RuleRepo
@@ -138,18 +142,20 @@ async def running_admin_bot(tmp_path: Path, **settings: Any) -> AsyncIterator[Ad
     def clock() -> Any:
         return clock_value[0]
 
-    dp = build_dispatcher(storage=DatabaseStorage(DialogRepo(db), clock), chats=chats, digests=None, classifier=classifier, feeds=feeds,  # type: ignore[arg-type]
-                          rules=RuleRepo(db), search=None, settings=config, clock=clock)  # type: ignore[arg-type]  # fmt: skip
     sender = Sender(bot, stores_over(db), rate=200, backoff_base=0.05)
     fetcher = Fetcher(policy=LOOPBACK_ONLY, timeout=5)
     broadcaster = Broadcaster(
         BroadcastRepo(db), clock=clock, on_enqueued=sender.wake, poll_seconds=0.05
     )
     access, audit, routing = AccessRepo(db), AuditLog(db), ChatRouting(db)
-    dp.workflow_data.update(
+    admin = AdminDeps(
         access=access, audit=audit, routing=routing, stats=StatsRepo(db), drafts=DraftRepo(db),
         feed_checker=FeedChecker(fetcher), broadcaster=broadcaster,
+        ingestor=Ingestor(feeds=feeds, articles=ArticleRepo(db), fetcher=fetcher,
+                          classifier=classifier, poll_interval=timedelta(minutes=30), clock=clock),
     )  # fmt: skip
+    dp = build_dispatcher(storage=DatabaseStorage(DialogRepo(db), clock), chats=chats, digests=None, classifier=classifier, feeds=feeds,  # type: ignore[arg-type]
+                          rules=RuleRepo(db), search=None, settings=config, clock=clock, admin=admin)  # type: ignore[arg-type]  # fmt: skip
     tracker = HandledTracker()
     dp.update.outer_middleware(tracker)
     polling = asyncio.create_task(dp.start_polling(bot, polling_timeout=1, handle_signals=False))
