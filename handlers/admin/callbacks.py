@@ -69,4 +69,8 @@ class ChatRuleCb(CallbackData, prefix="ar"):
     chat: int
 
 
-ADMIN_PREFIXES = ("af", "ao", "ac", "aq", "ab", "au", "ar")
+# The prefixes of every factory above, the admin router's buttons: a non-admin who presses one
+# (a forged or forwarded button) gets the audited refusal, not "stale button".
+ADMIN_PREFIXES = tuple(
+    cls.__prefix__ for cls in CallbackData.__subclasses__() if cls.__module__ == __name__
+)

@@ -3,6 +3,8 @@
 `get_admin_routers(admin_ids)` is spliced into handlers.get_routers right after the errors router.
 Admin commands are checked on the server: the admin router filters on the sender's id (and a
 private chat); a non-admin who tries one gets a polite refusal and the attempt is logged and audited.
+The refusals cover the registry's admin-only commands (handlers.common.commands) and the admin
+buttons' prefixes (handlers.admin.callbacks), so a new command or button is never "unknown".
 """
 
 from __future__ import annotations
@@ -27,19 +29,14 @@ from handlers.admin import rules as admin_rules
 from handlers.admin import sources as admin_sources
 from handlers.admin import stats as admin_stats
 from handlers.admin.callbacks import ADMIN_PREFIXES
+from handlers.common.commands import ADMIN_COMMANDS, admin_help_text
 from storage.port import AuditStore
 
 log = logging.getLogger(__name__)
 
-ADMIN_COMMANDS = (
-    "admin", "addfeed", "feeds", "delfeed", "exportopml", "chats", "subscribe", "chat",
-    "chatcountries", "access", "invite", "requests", "ban", "unban", "bans", "audit", "stats",
-    "broadcast", "chatrule", "chatrules",
-)  # fmt: skip
-
 
 async def cmd_admin(message: Message, lang: str) -> None:
-    await message.answer(t(lang, "admin.help"))
+    await message.answer(admin_help_text(lang))
 
 
 async def refuse_command(

@@ -12,14 +12,9 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.domain import Chat
 from bot.i18n.catalog import t
+from handlers.common.commands import SUBSCRIPTION_COMMANDS
 
 log = logging.getLogger(__name__)
-
-# Commands that need a subscription: without one they land here and get "/start first".
-SUBSCRIBER_COMMANDS = frozenset(
-    {"topics", "countries", "schedule", "timezone", "language", "settings",
-     "digest", "latest", "pause", "resume", "stop"}
-)  # fmt: skip
 
 
 async def cmd_cancel(message: Message, state: FSMContext, lang: str) -> None:
@@ -36,7 +31,7 @@ async def unknown_command(message: Message, subscriber: Chat | None, lang: str) 
     me = await message.bot.me()  # type: ignore[union-attr]
     if mention and mention.lower() != (me.username or "").lower():
         return  # a command for another bot in the same group
-    if subscriber is None and name.lower() in SUBSCRIBER_COMMANDS:
+    if subscriber is None and name.lower() in SUBSCRIPTION_COMMANDS:
         await message.answer(t(lang, "fallback.start_first"))
     else:
         await message.answer(t(lang, "fallback.unknown_command"))

@@ -10,16 +10,13 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.i18n.catalog import t
+from handlers.common.commands import GUARDED_COMMANDS
 from handlers.common.filters import CanConfigure
 
 log = logging.getLogger(__name__)
 
-# Commands that change what the chat receives; /help, /latest, /search, /sources, /testrule and
-# /rules (its delete buttons are refused below like every button) are for everyone.
-GUARDED_COMMANDS = (
-    "start", "topics", "countries", "schedule", "timezone", "language",
-    "settings", "digest", "pause", "resume", "stop", "rule", "quiet",
-)  # fmt: skip
+# Refused: the commands that change what the chat receives (`guarded` in the registry); the
+# others are for everyone, and every button is checked (below).
 SHARED_CHATS = {ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL}
 
 

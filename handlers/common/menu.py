@@ -1,4 +1,7 @@
-"""The command menu, per language: Russian for `language_code` "ru", English as the default."""
+"""The command menu, per language: Russian for `language_code` "ru", English as the default.
+
+Its commands, order and descriptions come from the registry (handlers.common.commands).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,11 @@ from aiogram import Bot
 from aiogram.types import BotCommand
 
 from bot.i18n.catalog import t
-
-MENU_COMMANDS = (
-    "start", "digest", "latest", "search", "rules", "topics", "countries", "schedule",
-    "timezone", "quiet", "settings", "sources", "language", "pause", "resume", "stop", "help",
-)  # fmt: skip
+from handlers.common.commands import MENU_COMMANDS
 
 
 def menu(lang: str) -> list[BotCommand]:
-    return [BotCommand(command=c, description=t(lang, f"help.menu.{c}")) for c in MENU_COMMANDS]
+    return [BotCommand(command=c.name, description=t(lang, c.menu)) for c in MENU_COMMANDS]
 
 
 async def set_commands(bot: Bot) -> None:

@@ -15,6 +15,7 @@ from bot.i18n.catalog import t
 from bot.settings import Settings
 from bot.understand.classify import Classifier
 from handlers.common.callbacks import Flow
+from handlers.common.commands import help_text
 from handlers.common.screens import show_summary, show_topics
 from storage.port import ChatStore
 
@@ -88,7 +89,7 @@ async def channel_start(
 
 
 async def cmd_help(message: Message, lang: str) -> None:
-    await message.answer(t(lang, "help.text"))
+    await message.answer(help_text(lang))
 
 
 def make_router() -> Router:

@@ -1,12 +1,16 @@
-"""Access end to end: approval and invite flows, bans (commands refused, nothing sent), /audit."""
+"""Access end to end: approval and invite flows, bans (commands refused, nothing sent), /audit;
+every admin command and button of the registry refused and audited for non-admins."""
 
 from __future__ import annotations
 
 import pytest
 
+from handlers.admin.callbacks import ADMIN_PREFIXES
+from handlers.common.commands import ADMIN_COMMANDS
 from tests.support.adminharness import ADMIN, USER, running_admin_bot
 
 OTHER = 3003
+REFUSED = "Sorry, this command is for the administrators of this bot."
 
 
 @pytest.fixture
@@ -138,3 +142,21 @@ async def test_access_usage(env):
     assert "open" in now["text"]
     (bad,) = await env.admin("/access closed")
     assert "Usage" in bad["text"]
+
+
+@pytest.mark.parametrize("command", ADMIN_COMMANDS)
+async def test_every_admin_command_refused_for_non_admins(env, command):
+    (msg,) = await env.send(USER, f"/{command} x", lang="en")
+    assert msg["text"] == REFUSED
+    (entry,) = await env.audit.recent()
+    assert (entry.actor_id, entry.action, entry.details) == (USER, "denied", f"/{command}")
+
+
+@pytest.mark.parametrize("prefix", ADMIN_PREFIXES)
+async def test_every_admin_button_refused_for_non_admins(env, prefix):
+    await env.send(USER, "hello", lang="en")
+    data = f"{prefix}:1:1:1"  # well formed or not: no admin handler may see it
+    answer = await env.press(USER, 1, data, lang="en")
+    assert answer["show_alert"] and answer["text"] == REFUSED
+    (entry,) = await env.audit.recent()
+    assert (entry.actor_id, entry.action, entry.details) == (USER, "denied", data)

@@ -17,6 +17,7 @@ from tests.delivery.test_delivery import queue, subscribe
 from tests.e2e.test_e2e_reading import USER, add_article, services
 from tests.support.adminharness import ADMIN, running_admin_bot
 from tests.support.botharness import running_bot
+from tests.support.feedgen import Item, rss
 
 FAILURES = [("429", {"retry_after": 1}), ("500", {}), ("drop", {})]
 
@@ -135,12 +136,16 @@ async def test_stats_answers_once_despite_a_429_on_text_and_chart(admin_env):
     assert [p.get("text") for p in sent] == [p.get("text") for p in clean]
 
 
-async def test_feeds_poll_now_that_changes_nothing_is_no_error(admin_env):
+async def test_feeds_poll_now_that_changes_nothing_is_no_error(admin_env, feed_server):
+    feed_server.add("/rss", rss([Item("A story", "https://khovar.tj/1", guid="1")], title="Khovar"))
+    feed = (await admin_env.feeds.list())[0]
+    await admin_env.db.execute("UPDATE feeds SET url = ? WHERE id = ?", (feed_server.url("/rss"), feed.id))
     await admin_env.admin("/feeds")
     message_id, data = button(admin_env, ADMIN, "Poll now")
-    answers = await press(admin_env, ADMIN, message_id, data)
+    await press(admin_env, ADMIN, message_id, data)  # the first poll: the screen changes
+    answers = await press(admin_env, ADMIN, message_id, data)  # the same body again
     assert len(answers) == 1 and not answers[0].get("show_alert")
-    assert "Polled Khovar" in answers[0]["text"]
+    assert "Polled Khovar: the feed has not changed" in answers[0]["text"]
     refused = [r for r in admin_env.server.requests if r.method == "editMessageText" and not r.ok]
     assert len(refused) == 1  # Telegram did refuse the identical edit; the bot took it as done
     assert not [p for p in admin_env.server.sent(ADMIN) if "went wrong" in p["text"]]
