@@ -31,9 +31,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("poll", help="one polling pass over all active feeds")
     feeds = sub.add_parser("feeds", help="manage sources without Telegram")
     fsub = feeds.add_subparsers(dest="feeds_command", required=True)
-    add = fsub.add_parser("add", help="add a feed URL")
+    add = fsub.add_parser("add", help="check a feed URL (fetch and parse) and add it")
     add.add_argument("url")
     add.add_argument("--title", help="display name (defaults to the feed's own title)")
+    add.add_argument(
+        "--no-check",
+        action="store_true",
+        help="store it without fetching it first (the address policy still applies)",
+    )
     fsub.add_parser("list", help="list feeds with their health")
     rm = fsub.add_parser("remove", help="remove a feed (its stored articles stay)")
     rm.add_argument("url")

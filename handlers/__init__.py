@@ -94,7 +94,7 @@ def build_dispatcher(
 ) -> Dispatcher:
     """A Dispatcher with every router and dependency; FSM state (typed input) in `storage`.
 
-    `admin` (handlers.deps.AdminDeps: `access`, `audit`, `stats`, `feed_checker`, …) joins the
+    `admin` (handlers.deps.AdminDeps: `access`, `audit`, `stats`, `add_feed`, …) joins the
     workflow data field by field; without it the admin commands have nothing to work with.
 
     Only typed free text (a time, a zone, a feed's new name) lives in FSM state; buttons carry

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from bot.admin.feeds import AddFeed
 from bot.delivery.broadcast import Broadcaster
 from bot.ingest.poller import Ingestor
-from bot.ingest.probe import FeedChecker
 from storage.port import AccessStore, AuditStore, DraftStore, RoutingStore, StatsStore
 
 
@@ -23,7 +23,7 @@ class AdminDeps:
     routing: RoutingStore
     stats: StatsStore
     drafts: DraftStore
-    feed_checker: FeedChecker
+    add_feed: AddFeed
     broadcaster: Broadcaster
     ingestor: Ingestor  # "poll now" on a feed's row polls it here and then
 

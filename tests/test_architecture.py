@@ -49,7 +49,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "bot.digests": ("bot.domain", "bot.i18n", "bot.ingest", "bot.observe", "bot.understand",
                     "storage"),
     "bot.delivery": ("bot.domain", "bot.observe", "storage"),
-    "bot.admin": ("bot.domain", "bot.i18n", "storage"),
+    "bot.admin": ("bot.domain", "bot.i18n", "bot.ingest", "storage"),
     "handlers": ("bot.admin", "bot.delivery", "bot.digests", "bot.domain", "bot.i18n",
                  "bot.ingest", "bot.settings", "bot.understand", "handlers", "storage"),
 }  # fmt: skip

@@ -7,14 +7,12 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
-from bot.app.core import build_digest_service, open_core, utc_now
+from bot.admin.feeds import OPERATOR, AlreadyThere, Refused
+from bot.app.core import Core, build_add_feed, build_digest_service, open_core, utc_now
 from bot.domain import Article, Feed
-from bot.ingest.fetch import FetchError, check_feed_url
-from bot.ingest.netguard import AddressPolicy, AddressRefused, check_host
+from bot.ingest.fetch import FetchError, FetchErrorKind, check_feed_url
 from bot.settings import Settings
-from storage.errors import FeedExistsError
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -44,31 +42,52 @@ async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
             for feed in feeds:
                 print(_feed_line(feed))
             return 0
+        if args.feeds_command == "add":
+            return await _add_feed(core, args)
         try:
             url = check_feed_url(args.url)
         except FetchError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 2
-        if args.feeds_command == "add":
-            policy = AddressPolicy(allow_private=settings.feeds_allow_private)
-            try:
-                await check_host(policy, urlsplit(url).hostname or "", urlsplit(url).port or 0)
-            except AddressRefused as exc:  # FEEDS_ALLOW_PRIVATE=0: the poller would refuse it too
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-            try:
-                feed = await core.feeds.add(url, now=utc_now(), title=args.title)
-            except FeedExistsError:
-                print(f"already there: {url}", file=sys.stderr)
-                return 1
-            print(f"added #{feed.id} {url}; its current items are stored without being sent as new")
-            return 0
         feed = await core.feeds.get_by_url(url)
         if feed is None or not await core.feeds.remove(feed.id):
             print(f"no such feed: {url}", file=sys.stderr)
             return 1
         print(f"removed {url}; its stored articles stay")
         return 0
+
+
+async def _add_feed(core: Core, args: argparse.Namespace) -> int:
+    # The operator is the actor: a feed that appears in /feeds has its line in /audit too.
+    result = await build_add_feed(core)(
+        args.url, title=args.title, actor=OPERATOR, check=not args.no_check
+    )
+    if isinstance(result, AlreadyThere):
+        print(f"already there: #{result.feed.id} {result.feed.url}", file=sys.stderr)
+        return 1
+    if isinstance(result, Refused):
+        print(f"error: {result.reason}{_what_to_check(result)}", file=sys.stderr)
+        return 2
+    url = result.feed.url
+    if result.check is None:
+        print(f"added #{result.feed.id} {url} without checking it; the first poll fetches it")
+    else:
+        print(f"added #{result.feed.id} {result.title} <{url}>: {result.entries} entries;"
+              " its current items are stored without being sent as new")  # fmt: skip
+    return 0
+
+
+def _what_to_check(refused: Refused) -> str:
+    """The operator's next step after the reason, which is worded for every medium alike."""
+    if refused.kind == "html":
+        if not refused.offers:
+            return "; the page links to no feed"
+        return f"; add one the page links to: {' '.join(o.url for o in refused.offers)}"
+    if refused.kind == FetchErrorKind.NOT_ALLOWED:
+        return " (feeds on private networks need FEEDS_ALLOW_PRIVATE=1)"
+    if refused.bad_input:
+        return ""
+    return " (check the URL; --no-check stores it without fetching)"
 
 
 def _feed_line(feed: Feed) -> str:

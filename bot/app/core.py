@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.admin.feeds import AddFeed
 from bot.digests.planner import DigestService
 from bot.digests.render import CountryNames, Labels
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poller import Ingestor
+from bot.ingest.probe import FeedChecker
 from bot.ingest.sources import seed_default_sources
 from bot.observe import NO_EVENTS, PipelineEvents
 from bot.settings import Settings
@@ -124,3 +126,9 @@ def build_digest_service(
         on_enqueued=on_enqueued,
         events=core.events,
     )
+
+
+def build_add_feed(core: Core) -> AddFeed:
+    """The one way feeds are added (/addfeed, OPML import, `feeds add`): the core's fetcher, so
+    its address policy (FEEDS_ALLOW_PRIVATE) is the poller's."""
+    return AddFeed(core.feeds, FeedChecker(core.fetcher), core.stores.audit, clock=utc_now)

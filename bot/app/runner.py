@@ -29,7 +29,7 @@ from aiogram.types import User
 from aiogram.utils.token import TokenValidationError, validate_token
 
 from bot.admin.alerts import Alerts
-from bot.app.core import Core, build_digest_service, open_core, utc_now
+from bot.app.core import Core, build_add_feed, build_digest_service, open_core, utc_now
 from bot.app.fsm import DatabaseStorage
 from bot.app.jobs import build_scheduler
 from bot.app.metrics import serve_metrics
@@ -38,7 +38,6 @@ from bot.app.webhook import WebhookConfig, serve_webhook, telegram_mode, webhook
 from bot.delivery.broadcast import Broadcaster
 from bot.delivery.sender import Sender
 from bot.digests.preview import print_offline_preview
-from bot.ingest.probe import FeedChecker
 from bot.settings import Settings, StartupError
 from bot.understand.searchterms import MorphSearch
 from handlers import build_dispatcher
@@ -321,7 +320,7 @@ def build_admin_services(core: Core, bot: Bot, sender: Sender) -> AdminServices:
         routing=stores.routing,
         stats=stats,
         drafts=stores.drafts,
-        feed_checker=FeedChecker(core.fetcher),
+        add_feed=build_add_feed(core),
         broadcaster=broadcaster,
         ingestor=core.ingestor,
     )

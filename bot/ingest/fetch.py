@@ -128,6 +128,11 @@ class Fetcher:
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._session: aiohttp.ClientSession | None = None
 
+    @property
+    def policy(self) -> AddressPolicy:
+        """The addresses this fetcher connects to (what a URL stored unfetched is held to)."""
+        return self._policy
+
     async def __aenter__(self) -> Fetcher:
         self._ensure_session()
         return self

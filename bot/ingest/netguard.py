@@ -142,8 +142,8 @@ class GuardedResolver(AbstractResolver):
 async def check_host(policy: AddressPolicy, host: str, port: int = 0) -> None:
     """Raise AddressRefused if `host` is, or resolves to, an address the policy refuses.
 
-    For storing a URL without fetching it (the CLI's `feeds add`): the same policy the fetcher's
-    resolver applies at connect time. A name that does not resolve now is not refused here; the
+    For adding a feed (bot.admin.feeds), before or instead of fetching it: the same policy the
+    fetcher's resolver applies at connect time. A name that does not resolve now is not refused here; the
     poller's fetch reports it.
     """
     ip = parse_ip(host.strip("[]"))

@@ -13,13 +13,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
+from bot.admin.feeds import Added, AddFeed, AlreadyThere
 from bot.admin.health import BASELINE_DAYS, assess, health_block
 from bot.i18n.catalog import t
 from bot.ingest.poller import Ingestor, PollOutcome
-from bot.ingest.probe import FeedCheck, FeedChecker, FeedCheckError
 from handlers.admin.callbacks import FeedAct, FeedCb, OfferCb
 from handlers.admin.views import PAGE_SIZE, feed_buttons, feeds_keyboard, offers_keyboard, pages
-from storage.errors import FeedExistsError
 from storage.port import AuditStore, DraftStore, FeedStore, StatsStore
 
 log = logging.getLogger(__name__)
@@ -29,71 +28,65 @@ class RenameFeed(StatesGroup):
     title = State()
 
 
-def _summary(lang: str, check: FeedCheck, feed_id: int, title: str) -> str:
+def _summary(lang: str, added: Added) -> str:
+    check = added.check
     newest = t(lang, "admin.addfeed_newest_none")
-    if check.newest_title:
+    if check is not None and check.newest_title:
         when = f" ({check.newest_at:%Y-%m-%d %H:%M} UTC)" if check.newest_at else ""
         newest = f"{html.escape(check.newest_title[:200])}{when}"
-    return t(lang, "admin.addfeed_ok", title=html.escape(title), id=feed_id,
-             entries=check.entries, newest=newest)  # fmt: skip
+    return t(lang, "admin.addfeed_ok", title=html.escape(added.title), id=added.feed.id,
+             entries=added.entries or 0, newest=newest)  # fmt: skip
 
 
-async def add_checked(
-    url: str, title: str | None, *, lang: str, user_id: int, feeds: FeedStore,
-    feed_checker: FeedChecker, drafts: DraftStore, audit: AuditStore, now: datetime,
+async def add_and_answer(
+    url: str, title: str | None, *, lang: str, user_id: int, add_feed: AddFeed, drafts: DraftStore,
+    now: datetime,
 ) -> tuple[str, object]:  # fmt: skip
-    """Check and add a feed; (answer text, reply markup or None)."""
-    try:
-        check = await feed_checker.check(url)
-    except FeedCheckError as exc:
-        if exc.kind != "html":
-            return t(lang, "admin.addfeed_failed", reason=html.escape(exc.message)), None
-        shown = html.escape(url)
-        if not exc.offers:
-            return t(lang, "admin.addfeed_html_none", url=shown), None
-        ids = [await drafts.put("feed", o.url, by=user_id, now=now) for o in exc.offers]
-        return t(lang, "admin.addfeed_html_offer", url=shown), offers_keyboard(exc.offers, ids)
-    existing = await feeds.get_by_url(check.url)
-    if existing is not None:
-        return t(
-            lang, "admin.addfeed_exists", title=html.escape(existing.display_name), id=existing.id
-        ), None
-    try:
-        feed = await feeds.add(check.url, now=now, title=title)
-    except FeedExistsError:
-        return t(lang, "admin.addfeed_exists", title=html.escape(check.url), id="?"), None
-    await audit.record(user_id, "feed.add", now=now, target=feed.url, details=title)
-    return _summary(lang, check, feed.id, title or check.title or feed.url), None
+    """Add a feed through the shared use case; (answer text, reply markup or None)."""
+    result = await add_feed(url, title=title, actor=user_id)
+    if isinstance(result, Added):
+        return _summary(lang, result), None
+    if isinstance(result, AlreadyThere):
+        feed = result.feed
+        return t(lang, "admin.addfeed_exists", title=html.escape(feed.display_name),
+                 id=feed.id), None  # fmt: skip
+    if result.kind != "html":
+        return t(lang, "admin.addfeed_failed", reason=html.escape(result.reason)), None
+    shown = html.escape(url)
+    if not result.offers:
+        return t(lang, "admin.addfeed_html_none", url=shown), None
+    ids = [await drafts.put("feed", o.url, by=user_id, now=now) for o in result.offers]
+    return t(lang, "admin.addfeed_html_offer", url=shown), offers_keyboard(result.offers, ids)
 
 
 async def cmd_addfeed(
-    message: Message, command: CommandObject, lang: str, feeds: FeedStore,
-    feed_checker: FeedChecker, drafts: DraftStore, audit: AuditStore, clock: Callable[[], datetime],
+    message: Message, command: CommandObject, lang: str, add_feed: AddFeed, drafts: DraftStore,
+    clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     parts = (command.args or "").split(maxsplit=1)
     if not parts:
         await message.answer(t(lang, "admin.addfeed_usage"))
         return
     title = parts[1].strip()[:200] if len(parts) > 1 else None
-    text, markup = await add_checked(
-        parts[0], title, lang=lang, user_id=message.chat.id, feeds=feeds,
-        feed_checker=feed_checker, drafts=drafts, audit=audit, now=clock(),
+    text, markup = await add_and_answer(
+        parts[0], title, lang=lang, user_id=message.chat.id, add_feed=add_feed, drafts=drafts,
+        now=clock(),
     )  # fmt: skip
     await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
 
 
 async def on_offer(
-    query: CallbackQuery, callback_data: OfferCb, lang: str, feeds: FeedStore,
-    feed_checker: FeedChecker, drafts: DraftStore, audit: AuditStore, clock: Callable[[], datetime],
+    query: CallbackQuery, callback_data: OfferCb, lang: str, add_feed: AddFeed, drafts: DraftStore,
+    clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     url = await drafts.take(callback_data.draft, "feed")
     if url is None:
         await query.answer(t(lang, "admin.offer_gone"), show_alert=True)
         return
     await query.answer()
-    text, markup = await add_checked(
-        url, None, lang=lang, user_id=query.from_user.id, feeds=feeds,
-        feed_checker=feed_checker, drafts=drafts, audit=audit, now=clock(),
+    text, markup = await add_and_answer(
+        url, None, lang=lang, user_id=query.from_user.id, add_feed=add_feed, drafts=drafts,
+        now=clock(),
     )  # fmt: skip
     await query.message.answer(text, reply_markup=markup, disable_web_page_preview=True)  # type: ignore[union-attr]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import timedelta
 
@@ -45,6 +46,42 @@ async def test_opml_import_reports_progress_and_failures(env, feed_server):
     added = await env.feeds.get_by_url(feed_server.url("/a"))
     assert added is not None and added.custom_title == "Агентство А"
     assert [e.action for e in await env.audit.recent()] == ["feed.import"]
+
+
+async def test_opml_import_refuses_in_the_words_of_addfeed(env, feed_server):
+    """One use case behind both: each refusal reads the same in the import's report."""
+    feed_server.add("/json", b'{"a": 1}', content_type="application/json")
+    urls = [
+        f"http://127.0.0.2:{feed_server.port}/rss",  # loopback, but not the one address allowed
+        "http://10.0.0.5/rss",
+        feed_server.url("/json"),
+        feed_server.url("/missing"),
+    ]
+    said = {}
+    for url in urls:
+        (msg,) = await env.admin(f"/addfeed {url}")
+        assert msg["text"].startswith("❌ Not added: "), msg["text"]
+        said[url] = html.unescape(msg["text"]).removeprefix("❌ Not added: ")
+    assert said[urls[0]] == "refused: 127.0.0.2 is a loopback address"
+    assert said[urls[2]].startswith("not a feed: ")
+    outlines = "".join(f'<outline text="f{i}" xmlUrl="{url}"/>' for i, url in enumerate(urls))
+    await upload(env, "subs.opml", f"<opml><body>{outlines}</body></opml>".encode())
+    final = html.unescape(env.server.message(ADMIN, env.server.last_message(ADMIN)[0])["text"])
+    assert "0 added, 0 already present, 4 not added" in final
+    lines = [line for line in final.splitlines() if line.startswith("• ")]
+    assert sorted(lines) == sorted(f"• {url}: {said[url]}" for url in urls)  # checked at once
+    assert await env.feeds.list() == []
+
+
+async def test_opml_counts_a_redirect_to_a_known_feed_as_present(env, feed_server):
+    feed_server.add("/b", rss([Item("y", "https://b/1", guid="1")], title="B"))
+    feed_server.redirect("/old-b", "/b")
+    await env.feeds.add(feed_server.url("/b"), now=NOW)
+    opml = f'<opml><body><outline text="B" xmlUrl="{feed_server.url("/old-b")}"/></body></opml>'
+    await upload(env, "subs.opml", opml.encode())
+    final = env.server.message(ADMIN, env.server.last_message(ADMIN)[0])["text"]
+    assert "0 added, 1 already present, 0 not added" in final
+    assert len(await env.feeds.list()) == 1
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ composition root, a real SQLite file, feeds from a FeedServer on 127.0.0.1 (the 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import sqlite3
@@ -12,6 +13,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from storage.audit import AuditLog
 from storage.chats import ChatRepo
 from storage.db import Database
 from tests.support.cli_env import SAMPLES, CliEnv, cli, make_env, with_new_item
@@ -46,6 +48,7 @@ def env(tmp_path, feed_server) -> CliEnv:
 
 async def test_feeds_add_list_remove(tmp_path, feed_server):
     env = make_env(tmp_path)  # no default sources at all
+    feed_server.add("/khovar.xml", KHOVAR)
     url = feed_server.url("/khovar.xml")
 
     empty = await cli(env, "feeds", "list")
@@ -58,6 +61,7 @@ async def test_feeds_add_list_remove(tmp_path, feed_server):
     again = await cli(env, "feeds", "add", url)
     assert again.code == 1
     assert "already" in again.err and url in again.err
+    assert feed_server.hits["/khovar.xml"] == 1  # a known URL is not fetched again
 
     for bad, why in [("file:///etc/passwd", "scheme"), ("not a url", "URL")]:
         refused = await cli(env, "feeds", "add", bad)
@@ -89,11 +93,104 @@ async def test_feeds_add_refuses_private_hosts_unless_allowed(tmp_path, feed_ser
         assert refused.err.startswith("error: refused:") and "address" in refused.err, refused.err
     listed = await cli(env, "feeds", "list")
     assert listed.out.startswith("no feeds yet"), listed.out
+    assert feed_server.requests == []  # refused before the probe fetched anything
 
+    feed_server.add("/khovar.xml", KHOVAR)
     allowed = await cli(
         env.with_vars(FEEDS_ALLOW_PRIVATE="1"), "feeds", "add", feed_server.url("/khovar.xml")
     )
     assert allowed.code == 0, allowed.err
+
+
+async def test_feeds_add_probes_and_prints_title_and_entry_count(tmp_path, feed_server):
+    env = make_env(tmp_path)
+    feed_server.add("/khovar.xml", KHOVAR)
+    url = feed_server.url("/khovar.xml")
+    added = await cli(env, "feeds", "add", url)
+    assert added.code == 0, added.err
+    assert added.lines[0].startswith(f"added #1 НИАТ «Ховар» <{url}>: 6 entries;"), added.out
+    assert feed_server.hits["/khovar.xml"] == 1
+
+    feed_server.add("/other.xml", KHOVAR)
+    titled = await cli(env, "feeds", "add", feed_server.url("/other.xml"), "--title", "Ховар RU")
+    assert titled.code == 0, titled.err
+    assert "added #2 Ховар RU <" in titled.out and ": 6 entries;" in titled.out
+    listed = (await cli(env, "feeds", "list")).out
+    assert "Ховар RU" in listed and url in listed
+    async with Database(env.db_path) as db:  # /audit shows what the operator added, as actor 0
+        entries = await AuditLog(db).recent()
+    assert [(e.actor_id, e.action, e.target, e.details) for e in entries] == [
+        (0, "feed.add", feed_server.url("/other.xml"), "Ховар RU"), (0, "feed.add", url, None)
+    ]  # fmt: skip
+
+
+async def test_feeds_add_no_check_stores_without_a_fetch(tmp_path, feed_server):
+    env = make_env(tmp_path)
+    url = feed_server.url("/not-served-yet.xml")
+    added = await cli(env, "feeds", "add", url, "--no-check", "--title", "Later")
+    assert added.code == 0, added.err
+    assert added.out.startswith(f"added #1 {url} without checking it"), added.out
+    assert sum(feed_server.hits.values()) == 0 and feed_server.requests == []
+    listed = await cli(env, "feeds", "list")
+    assert len(listed.lines) == 1 and "Later" in listed.out and url in listed.out
+
+    # --no-check skips the fetch, not the rules: the address policy still holds
+    private = await cli(env.with_vars(FEEDS_ALLOW_PRIVATE="0"), "feeds", "add",
+                        feed_server.url("/x.xml"), "--no-check")  # fmt: skip
+    assert private.code == 2 and private.err.startswith("error: refused: 127.0.0.1 is a loopback")
+    assert sum(feed_server.hits.values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/page.html", "got an HTML page, not a feed; the page links to no feed"),
+        ("/data.json", "not a feed: not well-formed"),
+        ("/empty.xml", "not a feed: empty body"),
+        ("/missing.xml", "HTTP 404 Not Found (check the URL; --no-check stores it without"
+                         " fetching)"),
+    ],
+)  # fmt: skip
+async def test_feeds_add_refuses_what_is_not_a_feed(env, feed_server, path, reason):
+    feed_server.add("/data.json", b'{"a": 1}', content_type="application/json")
+    feed_server.add("/empty.xml", b"")
+    url = feed_server.url(path)
+    refused = await cli(env, "feeds", "add", url)
+    assert refused.code == 2, refused
+    assert len(refused.err.splitlines()) == 1 and "Traceback" not in refused.err
+    assert refused.err.startswith("error: ") and reason in refused.err, refused.err
+    assert refused.out == ""
+    assert feed_server.hits[path] == 1
+    assert (await cli(env, "feeds", "list")).out.startswith("no feeds yet")
+
+
+async def test_feeds_add_offers_the_feeds_a_page_links_to(tmp_path, feed_server):
+    env = make_env(tmp_path)
+    feed_server.add_fixture("/news", "html_page.html")
+    refused = await cli(env, "feeds", "add", feed_server.url("/news"))
+    assert refused.code == 2
+    assert refused.err.startswith("error: got an HTML page, not a feed; add one the page links"
+                                  f" to: {feed_server.url('/rss/politics')}"), refused.err  # fmt: skip
+    assert (await cli(env, "feeds", "list")).out.startswith("no feeds yet")
+
+
+async def test_loopback_refusal_is_worded_as_addfeed_words_it(tmp_path, feed_server):
+    """FEEDS_ALLOW_PRIVATE=0: the CLI and /addfeed refuse a loopback feed with one reason."""
+    from tests.support.adminharness import running_admin_bot
+
+    url = f"http://127.0.0.2:{feed_server.port}/khovar.xml"  # the bot's policy allows only .1
+    feed_server.add("/khovar.xml", KHOVAR)
+    env = make_env(tmp_path).with_vars(FEEDS_ALLOW_PRIVATE="0")
+    refused = await cli(env, "feeds", "add", url)
+    assert refused.code == 2
+    async with running_admin_bot(tmp_path / "bot") as bot_env:
+        (msg,) = await bot_env.admin(f"/addfeed {url}")
+        assert await bot_env.feeds.list() == []
+    said = html.unescape(msg["text"]).removeprefix("❌ Not added: ")
+    assert said == "refused: 127.0.0.2 is a loopback address", msg["text"]
+    assert refused.err.startswith(f"error: {said} (")
+    assert sum(feed_server.hits.values()) == 0  # refused before anything is fetched
+    assert (await cli(env, "feeds", "list")).out.startswith("no feeds yet")
 
 
 async def test_poll_reports_each_feed_then_known(env, feed_server):

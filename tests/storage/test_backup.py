@@ -66,7 +66,7 @@ async def eventually(predicate, what: str, timeout: float = 60) -> None:  # noqa
 @pytest.fixture
 async def env(tmp_path) -> CliEnv:
     env = make_env(tmp_path)
-    created = await cli(env, "feeds", "add", "http://127.0.0.1:9/a.xml", "--title", "A")
+    created = await cli(env, "feeds", "add", "http://127.0.0.1:9/a.xml", "--title", "A", "--no-check")
     assert created.code == 0, created.err  # the schema now exists, with one feed
     return env
 
@@ -113,7 +113,7 @@ def _version(db: Path) -> int:
 async def test_restore_is_copying_the_file_back(env, tmp_path):
     target = tmp_path / "copy.sqlite3"
     assert (await cli(env, "backup", str(target))).code == 0
-    assert (await cli(env, "feeds", "add", "http://127.0.0.1:9/b.xml")).code == 0
+    assert (await cli(env, "feeds", "add", "http://127.0.0.1:9/b.xml", "--no-check")).code == 0
     assert len((await cli(env, "feeds", "list")).lines) == 2
 
     # restore as the README says: the bot stopped, the file copied back, the sidecars gone

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.admin.feeds import AddFeed
 from bot.app.fsm import DatabaseStorage
 from bot.delivery.broadcast import Broadcaster
 from bot.delivery.sender import Sender
@@ -150,7 +151,7 @@ async def running_admin_bot(tmp_path: Path, **settings: Any) -> AsyncIterator[Ad
     access, audit, routing = AccessRepo(db), AuditLog(db), ChatRouting(db)
     admin = AdminDeps(
         access=access, audit=audit, routing=routing, stats=StatsRepo(db), drafts=DraftRepo(db),
-        feed_checker=FeedChecker(fetcher), broadcaster=broadcaster,
+        add_feed=AddFeed(feeds, FeedChecker(fetcher), audit, clock), broadcaster=broadcaster,
         ingestor=Ingestor(feeds=feeds, articles=ArticleRepo(db), fetcher=fetcher,
                           classifier=classifier, poll_interval=timedelta(minutes=30), clock=clock),
     )  # fmt: skip
