@@ -59,6 +59,59 @@ async def cancel_pending(conn: aiosqlite.Connection, chat_id: int, reason: str) 
         return cur.rowcount
 
 
+_BATCH = 300  # plans per statement: 3 parameters each in the guard, 6 in the digests insert
+
+_CURSOR_UPDATE = (
+    "UPDATE chats SET cursor_article_id = COALESCE(?, cursor_article_id),"
+    " last_slot_at = COALESCE(?, last_slot_at), next_slot_at = ?,"
+    " first_digest_at = COALESCE(first_digest_at, ?) WHERE id = ?"
+)
+_OUTBOX_INSERT = (
+    "INSERT INTO outbox (chat_id, digest_id, part, thread_id, text, preview_url, format, fallback,"
+    " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _validate(plan: DigestPlan) -> None:
+    if plan.outcome == "queued" and not plan.parts:
+        raise ValueError("a queued digest needs at least one message")
+    if plan.part_threads and len(plan.part_threads) != len(plan.parts):
+        raise ValueError("part_threads needs one thread (or None) per part")
+
+
+def _cursor_params(plan: DigestPlan, digest_id: int | None, stamp: str | None) -> tuple:
+    """The chat's cursor moves only with a recorded digest (a taken slot leaves it)."""
+    return (
+        plan.new_cursor if digest_id is not None else None,
+        to_db(plan.last_slot_at),
+        to_db(plan.next_slot_at),
+        stamp if digest_id and plan.parts else None,  # a new subscriber no more
+        plan.chat_id,
+    )
+
+
+def _outbox_rows(plan: DigestPlan, digest_id: int, stamp: str | None) -> list[tuple]:
+    """One rich message (its compact parts wait as its fallback), or the compact parts."""
+    if plan.rich is not None:
+        return [(plan.chat_id, digest_id, 0, plan.thread_id, plan.rich, None, "rich",
+                 json.dumps(list(plan.parts)), stamp, stamp)]  # fmt: skip
+    return [
+        (
+            plan.chat_id,
+            digest_id,
+            n,
+            plan.part_threads[n] if plan.part_threads else plan.thread_id,
+            text,
+            plan.preview_url if n == plan.preview_part else None,
+            "html",
+            None,
+            stamp,
+            stamp,
+        )
+        for n, text in enumerate(plan.parts)
+    ]
+
+
 class OutboxRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -68,11 +121,58 @@ class OutboxRepo:
     async def record_digests(self, plans: Sequence[DigestPlan], now: datetime) -> list[int | None]:
         """All plans in one transaction, each all-or-nothing: digests row + outbox rows +
         the chat's cursor and slot. Returns each digest id, or None for a dropped plan."""
+        for plan in plans:  # before anything is written: a bad plan records nothing
+            _validate(plan)
+        if len({p.chat_id for p in plans}) < len(plans):
+            # one chat twice: the second plan's guard must see the first one's cursor
+            async with self.db.transaction() as conn:
+                return [await self._record(conn, plan, now) for plan in plans]
         results: list[int | None] = []
         async with self.db.transaction() as conn:
-            for plan in plans:
-                results.append(await self._record(conn, plan, now))
+            for start in range(0, len(plans), _BATCH):
+                results += await self._record_batch(conn, plans[start : start + _BATCH], now)
         return results
+
+    async def _record_batch(
+        self, conn: aiosqlite.Connection, plans: Sequence[DigestPlan], now: datetime
+    ) -> list[int | None]:
+        """`_record` for plans of distinct chats, in a few statements for the whole batch (each
+        statement is a round trip to the database thread or server; four per plan made writing
+        the plans half of a big tick). The same rows, in the same order, as `_record` one by one."""
+        stamp = to_db(now)
+        guard = " OR ".join(["(id = ? AND cursor_article_id = ? AND updated_at = ?)"] * len(plans))
+        params = [v for p in plans for v in (p.chat_id, p.expected_cursor, to_db(p.expected_updated_at))]
+        async with conn.execute(f"SELECT id FROM chats WHERE {guard}", params) as cur:
+            unchanged = {int(r[0]) for r in await cur.fetchall()}
+        for plan in plans:
+            if plan.chat_id not in unchanged:
+                log.info("chat %s changed while planning its digest; retried later", plan.chat_id)
+        kept = [p for p in plans if p.chat_id in unchanged]
+        digest_ids: dict[int, int | None] = {p.chat_id: 0 for p in kept}  # 0: cursor only
+        needing = [p for p in kept if p.kind != "instant" or p.parts]
+        if needing:
+            values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(needing))
+            async with conn.execute(
+                "INSERT INTO digests (chat_id, slot_at, kind, article_count, outcome, created_at)"
+                f" VALUES {values} ON CONFLICT (chat_id, kind, slot_at) DO NOTHING"
+                " RETURNING id, chat_id",
+                [v for p in needing
+                 for v in (p.chat_id, to_db(p.slot_at), p.kind, p.article_count, p.outcome, stamp)],
+            ) as cur:  # fmt: skip
+                inserted = {int(r[1]): int(r[0]) for r in await cur.fetchall()}
+            for plan in needing:  # a slot already taken: the one-by-one rule (rare)
+                found = inserted.get(plan.chat_id)
+                digest_ids[plan.chat_id] = (
+                    found if found is not None else await self._insert_digest(conn, plan, stamp)
+                )
+        if kept:
+            cursors = [_cursor_params(p, digest_ids[p.chat_id], stamp) for p in kept]
+            await conn.executemany(_CURSOR_UPDATE, cursors)
+        rows = [row for p in kept if digest_ids[p.chat_id]
+                for row in _outbox_rows(p, digest_ids[p.chat_id], stamp)]  # fmt: skip
+        if rows:
+            await conn.executemany(_OUTBOX_INSERT, rows)
+        return [digest_ids.get(p.chat_id) for p in plans]
 
     async def _record(
         self, conn: aiosqlite.Connection, plan: DigestPlan, now: datetime
@@ -85,53 +185,13 @@ class OutboxRepo:
             if await cur.fetchone() is None:
                 log.info("chat %s changed while planning its digest; retried later", plan.chat_id)
                 return None
-        if plan.outcome == "queued" and not plan.parts:
-            raise ValueError("a queued digest needs at least one message")
-        if plan.part_threads and len(plan.part_threads) != len(plan.parts):
-            raise ValueError("part_threads needs one thread (or None) per part")
+        _validate(plan)
         digest_id: int | None = 0  # instant polls with nothing matching only move the cursor
         if plan.kind != "instant" or plan.parts:
             digest_id = await self._insert_digest(conn, plan, stamp)
-        new_cursor = plan.new_cursor if digest_id is not None else None
-        await conn.execute(
-            "UPDATE chats SET cursor_article_id = COALESCE(?, cursor_article_id),"
-            " last_slot_at = COALESCE(?, last_slot_at), next_slot_at = ?,"
-            " first_digest_at = COALESCE(first_digest_at, ?) WHERE id = ?",
-            (
-                new_cursor,
-                to_db(plan.last_slot_at),
-                to_db(plan.next_slot_at),
-                stamp if digest_id and plan.parts else None,  # a new subscriber no more
-                plan.chat_id,
-            ),
-        )
-        if not digest_id:
-            return digest_id
-        if plan.rich is not None:  # one rich message; the compact parts wait as its fallback
-            await conn.execute(
-                "INSERT INTO outbox (chat_id, digest_id, part, thread_id, text, format, fallback,"
-                " not_before, created_at) VALUES (?, ?, 0, ?, ?, 'rich', ?, ?, ?)",
-                (plan.chat_id, digest_id, plan.thread_id, plan.rich, json.dumps(list(plan.parts)),
-                 stamp, stamp),
-            )  # fmt: skip
-            return digest_id
-        await conn.executemany(
-            "INSERT INTO outbox (chat_id, digest_id, part, thread_id, text, preview_url,"
-            " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    plan.chat_id,
-                    digest_id,
-                    n,
-                    plan.part_threads[n] if plan.part_threads else plan.thread_id,
-                    text,
-                    plan.preview_url if n == plan.preview_part else None,
-                    stamp,
-                    stamp,
-                )
-                for n, text in enumerate(plan.parts)
-            ],
-        )
+        await conn.execute(_CURSOR_UPDATE, _cursor_params(plan, digest_id, stamp))
+        if digest_id:
+            await conn.executemany(_OUTBOX_INSERT, _outbox_rows(plan, digest_id, stamp))
         return digest_id
 
     async def _insert_digest(

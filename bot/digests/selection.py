@@ -1,7 +1,12 @@
 """What goes into a digest (pure): new articles → filtered, one item per story, grouped by topic.
 
 `DigestPool` indexes a batch of articles once so that thousands of chats can be served from it
-(the minute tick); `select_digest` is the one-chat convenience over the same code. A chat's
+(the minute tick); `select_digest` is the one-chat convenience over the same code. The index
+(`_StoryIndex`) holds the pool's article sets — each topic, country, source, rule, the ids above
+a cursor — as integers used as bitsets, laid out story by story, newest story first: a chat's
+matching articles are a few integer operations, their stories are counted without listing
+them, and the walk for the shown ones stops once the cap is filled (a chat back after a long
+pause used to walk its ~12,000 matching articles to keep 25). A chat's
 keyword rules (bot.understand.chatrules, matched once per pool) add their articles, whatever the chat's
 topic and country filters, in a section per rule ahead of the topic sections.
 
@@ -13,7 +18,8 @@ the other languages as `DigestItem.versions` (rendered as "also in English" link
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -102,11 +108,8 @@ class DigestPool:
             (a for a in every if with_backfill or not a.backfill), key=lambda a: a.id, reverse=True
         )
         self.topic_rank = {slug: n for n, slug in enumerate(topic_order)}
-        self.by_topic: dict[str, list[Article]] = {}
         self.clusters: dict[int, list[Article]] = {}
         for article in self.articles:
-            for slug in article.topics:
-                self.by_topic.setdefault(slug, []).append(article)
             if article.cluster_id is not None:
                 self.clusters.setdefault(article.cluster_id, []).append(article)
         # one integer per article orders by (published_at, id): oldest 0 … newest
@@ -120,6 +123,7 @@ class DigestPool:
             found = [by_id[i] for i in ids if i in by_id]
             found.sort(key=lambda a: a.id, reverse=True)
             self.by_rule[rule_id] = found
+        self._index = _StoryIndex(self.articles, by_time, self.clusters, self.rank, self.by_rule)
 
     def select(
         self,
@@ -131,34 +135,31 @@ class DigestPool:
     ) -> Digest:
         """Stories new for a chat (id > after_id, not from a feed's first poll) — and, with
         `since` (a new subscriber's first digest), whatever was published since then too."""
+        index = self._index
+        muted = filt.muted_feeds
         if since is not None:
             first_after = after_id
 
             def wanted(a: Article) -> bool:
                 return (a.id > first_after and not a.backfill) or a.published_at >= since
 
-            matching = [a for a in self._matching(filt, 0) if wanted(a)]
             ruled = {i: hit for i, hit in self._ruled(filt, 0).items() if wanted(hit[0])}
+            in_window = index.above(after_id) & ~index.backfill | index.since(since)
             after_id = 0  # the "also" sources: every report of the story shown
         else:
-            matching = self._matching(filt, after_id)
             ruled = self._ruled(filt, after_id)
+            in_window = index.above(after_id)
             new_after = after_id
 
             def wanted(a: Article) -> bool:
                 return a.id > new_after
 
-        if ruled:
-            seen = {a.id for a in matching}
-            matching.extend(a for i, (a, _) in ruled.items() if i not in seen)
-        muted = filt.muted_feeds
-
         def visible(a: Article) -> bool:
             return a.feed_id not in muted and wanted(a)
 
-        stories = self._one_per_story(matching, filt.language, visible)
-        rank = self.rank.__getitem__
-        shown = heapq.nlargest(cap, stories, key=lambda a: rank(a.id))
+        matching = index.matching(filt, in_window)
+        touched = index.stories(matching)
+        shown = self._newest_stories(matching, touched, cap, filt.language, visible)
         by_cluster: dict[int, RuleRef] = {}
         for article, ref in ruled.values():
             if article.cluster_id is not None:
@@ -172,7 +173,7 @@ class DigestPool:
             )
             for a in shown
         ]
-        more = max(0, len(stories) - cap)
+        more = max(0, touched.bit_count() - cap)
         sections = self._sections(items, filt.topics, filt.rules)
         return Digest(sections=sections, more=more, marked=bool(filt.rules))
 
@@ -181,27 +182,6 @@ class DigestPool:
         return self.select(filt, after_id=0, cap=limit)
 
     # -- steps
-
-    def _matching(self, filt: DigestFilter, after_id: int) -> list[Article]:
-        if filt.topics:
-            seen: dict[int, Article] = {}
-            for slug in filt.topics:
-                for article in self.by_topic.get(slug, ()):
-                    if article.id <= after_id:
-                        break  # lists are id-descending
-                    seen[article.id] = article
-            found: Iterable[Article] = seen.values()
-        elif filt.everything:
-            found = (a for a in self.articles if a.id > after_id)
-        else:
-            found = (a for a in self.articles if a.id > after_id and a.topics)
-        if filt.countries:
-            wanted = set(filt.countries)
-            found = (a for a in found if not wanted.isdisjoint(a.countries))
-        if filt.muted_feeds:
-            muted = filt.muted_feeds
-            found = (a for a in found if a.feed_id not in muted)
-        return list(found)
 
     def _ruled(self, filt: DigestFilter, after_id: int) -> dict[int, tuple[Article, RuleRef]]:
         """{article id: (article, the chat's first rule matching it)} for ids > after_id."""
@@ -227,43 +207,66 @@ class DigestPool:
             return hit[1]
         return None if article.cluster_id is None else by_cluster.get(article.cluster_id)
 
-    def _one_per_story(
+    def _newest_stories(
         self,
-        matching: list[Article],
-        language: str | None = None,
-        visible: Callable[[Article], bool] | None = None,
+        matching: int,
+        touched: int,
+        cap: int,
+        language: str | None,
+        visible: Callable[[Article], bool],
     ) -> list[Article]:
-        """A story told by several agencies appears once: as its first report — its first
-        report in `language` (the chat's) when one is `visible` to the chat, though that
-        telling may not match the chat's filters itself (another language's rules tagged it)."""
-        firsts: dict[int, Article] = {}
-        stories: list[Article] = []
+        """The `cap` newest of the stories `touched`, newest first. A story shows its first
+        matching report (by publication time) — or its first report in the chat's `language`,
+        when that one is `visible` to the chat, though it may not match the chat's filters
+        (another language's rules tagged it) — and ranks by the report it shows.
+
+        The stories are visited in the index's order, by their newest report: no story
+        further on ranks above the report that orders it, so once `cap` stories rank above
+        it, the rest cannot enter."""
+        if cap <= 0:
+            return []
+        index = self._index
         rank = self.rank
-        for article in matching:
-            cluster_id = article.cluster_id
-            if cluster_id is None:
-                stories.append(article)
+        best: list[int] = []  # the ranks of the `cap` best so far (a min-heap)
+        found: list[tuple[int, Article]] = []
+        for start in _set_bits(touched):
+            reports = index.blocks[start]
+            if len(best) == cap and best[0] > index.bounds[start]:
+                break
+            if len(reports) == 1:
+                story = reports[0]
+            else:  # the oldest matching report: the lowest bit of the story's run
+                bits = (matching >> start) & ((1 << len(reports)) - 1)
+                story = reports[(bits & -bits).bit_length() - 1]
+                if language is not None and story.language not in (language, None):
+                    story = self._in_language(story, language, visible)
+            key = rank[story.id]
+            if len(best) < cap:
+                heapq.heappush(best, key)
+            elif key > best[0]:
+                heapq.heapreplace(best, key)
+            else:
                 continue
-            current = firsts.get(cluster_id)
-            if current is None or rank[article.id] < rank[current.id]:
-                firsts[cluster_id] = article
-        if language is not None and visible is not None:
-            for cluster_id, first in firsts.items():
-                if first.language in (language, None):
-                    continue
-                own = next(
-                    (
-                        m
-                        for m in self.clusters.get(cluster_id, ())  # sorted oldest first
-                        if m.language == language and visible(m)
-                    ),
-                    None,
-                )
-                if own is not None:  # filed under the topics the story matched by
-                    topics = tuple(dict.fromkeys((*own.topics, *first.topics)))
-                    firsts[cluster_id] = replace(own, topics=topics)
-        stories.extend(firsts.values())
-        return stories
+            found.append((key, story))
+        found.sort(key=_by_rank, reverse=True)
+        return [story for _, story in found[:cap]]
+
+    def _in_language(
+        self, first: Article, language: str, visible: Callable[[Article], bool]
+    ) -> Article:
+        """The story's first report in `language` visible to the chat (if there is one), filed
+        under the topics the story matched by."""
+        own = next(
+            (
+                m
+                for m in self.clusters.get(first.cluster_id, ())  # sorted oldest first
+                if m.language == language and visible(m)
+            ),
+            None,
+        )
+        if own is None:
+            return first
+        return replace(own, topics=tuple(dict.fromkeys((*own.topics, *first.topics))))
 
     def _also(self, first: Article, after_id: int) -> tuple[str, ...]:
         """The other sources of the story in the shown telling's language among the articles
@@ -327,6 +330,191 @@ def _same_language(a: Article, b: Article) -> bool:
 
 def _first_key(article: Article) -> tuple:
     return (article.published_at, article.id)
+
+
+def _by_rank(found: tuple[int, Article]) -> int:
+    return found[0]
+
+
+def _bitset(positions: Iterable[int], size: int) -> int:
+    """The integer with bit p set for each of `positions` (built as bytes: linear time)."""
+    buf = bytearray((size >> 3) + 1)
+    for p in positions:
+        buf[p >> 3] |= 1 << (p & 7)
+    return int.from_bytes(buf, "little")
+
+
+def _set_bits(bits: int) -> Iterator[int]:
+    """The positions of the bits set, lowest first. Shifting a pool-long integer costs as
+    much as the pool is long, so it is cut into short pieces (shifted cheaply) as the caller
+    goes on, and the caller's early stop saves the rest."""
+    offset = 0
+    while bits:
+        piece = bits & _PIECE
+        if not piece:  # a long run of zeros: jump to the next set bit
+            skip = (bits & -bits).bit_length() - 1
+            bits >>= skip
+            offset += skip
+            continue
+        at = offset
+        while piece:
+            word = piece & 0xFFFFFFFFFFFFFFFF
+            while word:
+                low = word & -word
+                yield at + low.bit_length() - 1
+                word ^= low
+            piece >>= 64
+            at += 64
+        bits >>= _PIECE_BITS
+        offset += _PIECE_BITS
+
+
+_PIECE_BITS = 1024
+_PIECE = (1 << _PIECE_BITS) - 1
+
+
+# A first-k set is stored every _STEP articles; the k of a query are added bit by bit.
+_STEP = 16
+
+
+class _Prefixes:
+    """The first k articles of one order (ids descending, say) as a bitset, for any k."""
+
+    def __init__(self, positions: Sequence[int], size: int) -> None:
+        self.positions = positions
+        self.marks: list[int] = []
+        buf = bytearray((size >> 3) + 1)
+        for k, p in enumerate(positions):
+            if k % _STEP == 0:
+                self.marks.append(int.from_bytes(buf, "little"))
+            buf[p >> 3] |= 1 << (p & 7)
+        if len(positions) % _STEP == 0:
+            self.marks.append(int.from_bytes(buf, "little"))
+
+    def first(self, k: int) -> int:
+        mark = k // _STEP
+        bits = self.marks[mark]
+        for p in self.positions[mark * _STEP : k]:
+            bits |= 1 << p
+        return bits
+
+
+class _StoryIndex:
+    """A pool's article sets as bitsets, for serving many chats (bit p: the article at position
+    p). Positions go story by story — a story's reports (its cluster, or one article alone)
+    side by side, oldest first — and the stories by their newest report, newest first, so a
+    chat's matching articles give its stories (`stories`) and the order to walk them in."""
+
+    def __init__(
+        self,
+        articles: Sequence[Article],
+        by_time: Sequence[Article],
+        clusters: Mapping[int, Sequence[Article]],
+        rank: Mapping[int, int],
+        by_rule: Mapping[int, Sequence[Article]],
+    ) -> None:
+        size = len(articles)
+        runs = [(a,) for a in articles if a.cluster_id is None]
+        runs += [tuple(members) for members in clusters.values()]
+        runs.sort(key=lambda run: rank[run[-1].id], reverse=True)
+        self.blocks: dict[int, tuple[Article, ...]] = {}  # a story's start → its reports
+        self.bounds: dict[int, int] = {}  # a story's start → the rank of its newest report
+        position: dict[int, int] = {}
+        topics: dict[str, list[int]] = {}
+        countries: dict[str, list[int]] = {}
+        self._feeds: dict[int | None, list[int]] = {}
+        tagged: list[int] = []
+        backfill: list[int] = []
+        p = 0
+        for run in runs:
+            self.blocks[p] = run
+            self.bounds[p] = rank[run[-1].id]
+            for a in run:
+                position[a.id] = p
+                for slug in a.topics:
+                    topics.setdefault(slug, []).append(p)
+                for code in a.countries:
+                    countries.setdefault(code, []).append(p)
+                self._feeds.setdefault(a.feed_id, []).append(p)
+                if a.topics:
+                    tagged.append(p)
+                if a.backfill:
+                    backfill.append(p)
+                p += 1
+        self.size = size
+        self.position = position
+        self.every = (1 << size) - 1
+        self.tagged = _bitset(tagged, size)
+        self.backfill = _bitset(backfill, size)
+        self.topics = {slug: _bitset(ps, size) for slug, ps in topics.items()}
+        self.countries = {code: _bitset(ps, size) for code, ps in countries.items()}
+        self.starts = _bitset(self.blocks, size)
+        # spreading a story's bits to its start takes one step per doubling of its length:
+        # the positions p whose p + step is in p's story, for step 1, 2, 4 … < the longest
+        self._spread: list[tuple[int, int]] = []
+        longest = max((len(run) for run in runs), default=0)
+        step = 1
+        while step < longest:
+            inside = (
+                start + i for start, run in self.blocks.items() for i in range(len(run) - step)
+            )
+            self._spread.append((step, _bitset(inside, size)))
+            step *= 2
+        self._ids = [a.id for a in reversed(articles)]  # ascending
+        self._above = _Prefixes([position[a.id] for a in articles], size)  # ids descending
+        self._times = [a.published_at for a in by_time]  # ascending
+        self._newest_first = [position[a.id] for a in reversed(by_time)]
+        self._since: _Prefixes | None = None  # built on the first `since` (first digests)
+        self._rules = {
+            rule_id: [position[a.id] for a in found] for rule_id, found in by_rule.items()
+        }
+        self._sets: dict[tuple[str, int | None], int] = {}  # sources and rules, as chats ask
+
+    def above(self, after_id: int) -> int:
+        """The articles with id > after_id."""
+        count = self.size - bisect_right(self._ids, after_id)
+        return self.every if count == self.size else self._above.first(count)
+
+    def since(self, moment: datetime) -> int:
+        """The articles published at or after `moment`."""
+        if self._since is None:
+            self._since = _Prefixes(self._newest_first, self.size)
+        return self._since.first(self.size - bisect_left(self._times, moment))
+
+    def _of(self, kind: str, key: int | None) -> int:
+        """A rule's matches or a source's articles, as a bitset made on the first ask."""
+        bits = self._sets.get((kind, key))
+        if bits is None:
+            found = self._rules if kind == "rule" else self._feeds
+            bits = self._sets[(kind, key)] = _bitset(found.get(key, ()), self.size)
+        return bits
+
+    def matching(self, filt: DigestFilter, in_window: int) -> int:
+        """The articles of the chat's filters or rules, in the window, not from a muted source."""
+        if filt.topics:
+            bits = 0
+            for slug in filt.topics:
+                bits |= self.topics.get(slug, 0)
+        else:
+            bits = self.every if filt.everything else self.tagged
+        if filt.countries:
+            where = 0
+            for code in filt.countries:
+                where |= self.countries.get(code, 0)
+            bits &= where
+        for ref in filt.rules:
+            bits |= self._of("rule", ref.id)
+        bits &= in_window
+        for feed_id in filt.muted_feeds:
+            bits &= ~self._of("feed", feed_id)
+        return bits
+
+    def stories(self, matching: int) -> int:
+        """The stories with a report in `matching`: the bit at each one's start."""
+        spread = matching
+        for step, inside in self._spread:
+            spread |= (spread >> step) & inside
+        return spread & self.starts
 
 
 def select_digest(

@@ -6,9 +6,12 @@ benchmarks/bench_classify.py): ``pymorphy`` (first-parse lemma, the default: pro
 ``snowball`` (Snowball stems: small and predictable for common words, but it merges «Грузия» with
 «груз» and «Нигерия» with «Нигер» and splits «Гвинея»/«Гвинеи»). English always uses Snowball.
 Both are slow per call, so every lower-case token is normalized once and kept in a bounded dict.
-A word met for the first time (every word, after a restart) skips most of pymorphy3's analysis:
-the lemma of a dictionary word is built for its most probable parse only (_first_normal_form),
-the same lemma the full analysis gives (tests/understand/test_cold_equivalence.py).
+After a restart every word is new, so the pymorphy dict starts from the bundled lemma table
+(bot.understand.lemmas: the rule catalogs' and sample feeds' words in all their forms, and
+pymorphy3's own frequent ambiguous words), and a word met for the first time skips most of
+pymorphy3's analysis: the lemma of a dictionary word is built for its most probable parse only
+(_first_normal_form). Both give the lemmas of the full analysis
+(tests/understand/test_cold_equivalence.py, tests/understand/test_lemma_table.py).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class Tokens:
         return len(self.surface)
 
 
-def _is_cyrillic(word: str) -> bool:
+def is_cyrillic(word: str) -> bool:
     ch = word[0]
     return "а" <= ch <= "я" or ch == "ё"
 
@@ -132,13 +135,19 @@ def _first_normal_form(analyzer, full: Callable[[str], str]) -> Callable[[str], 
 
 
 def _snowball_normalizer(language: str) -> Callable[[str], str]:
-    return snowballstemmer.stemmer(language).stemWord
+    stemmer = snowballstemmer.stemmer(language)
+    if hasattr(stemmer, "maxCacheSize"):
+        # PyStemmer's own cache would be a second one behind Morph's: it only makes each new
+        # word dearer to stem (about 2.5×) and holds memory.
+        stemmer.maxCacheSize = 0
+    return stemmer.stemWord
 
 
 class Morph:
     """Normalizes lower-case words: Cyrillic through the Russian back-end, the rest through English."""
 
-    def __init__(self, backend: str = "pymorphy") -> None:
+    def __init__(self, backend: str = "pymorphy", *, warm: bool = True) -> None:
+        """``warm``: start the pymorphy cache from the bundled lemma table (bot.understand.lemmas)."""
         if backend not in BACKENDS:
             raise ValueError(f"unknown morphology backend {backend!r}; choose one of {BACKENDS}")
         self.backend = backend
@@ -146,18 +155,27 @@ class Morph:
             _pymorphy_normalizer() if backend == "pymorphy" else _snowball_normalizer("russian")
         )
         self._en = _snowball_normalizer("english")
-        self._cache: dict[str, str] = {}
         # The pymorphy3 analyzer (None with snowball): tells names from common words.
         self.analyzer = getattr(self._ru, "analyzer", None)
+        # pymorphy3's whole analysis of a Russian word (None with snowball): the reference the
+        # shortcut and the bundled table are checked against.
+        self.full_lemma: Callable[[str], str] | None = getattr(self._ru, "full", None)
+        self._seed: dict[str, str] = {}
+        if warm and self.analyzer is not None:
+            from bot.understand import lemmas  # it reads this module's tokenizer
+
+            self._seed = lemmas.bundled(lemmas.stamp(self.analyzer))
+        self._cache: dict[str, str] = dict(self._seed)
 
     def norm(self, word: str) -> str:
         """Normalized key of one lower-case word (cached)."""
         key = self._cache.get(word)
         if key is None:
-            key = self._ru(word) if _is_cyrillic(word) else self._en(word)
+            key = self._ru(word) if is_cyrillic(word) else self._en(word)
             if len(self._cache) >= _CACHE_LIMIT:
                 log.debug("morph cache reached %d entries; clearing", _CACHE_LIMIT)
                 self._cache.clear()
+                self._cache.update(self._seed)
             self._cache[word] = key
         return key
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.understand.morph import WORD_RE, Morph, Tokens
 
@@ -42,8 +43,9 @@ class Rule:
         return len(self.values)
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+# A named tuple, not a frozen dataclass: a text makes hundreds of hits, and a frozen dataclass's
+# __init__ (object.__setattr__ per field) costs several times a tuple's.
+class Hit(NamedTuple):
     start: int
     end: int
     rule: Rule
@@ -99,63 +101,82 @@ class RuleIndex:
     """Rules indexed by their first token (normalized or exact surface)."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
-        self._by_norm: dict[str, list[Rule]] = defaultdict(list)
-        self._by_surface: dict[str, list[Rule]] = defaultdict(list)
+        by_norm: dict[str, list[_Entry]] = defaultdict(list)
+        by_surface: dict[str, list[_Entry]] = defaultdict(list)
         self.size = 0
         for rule in rules:
-            index = self._by_surface if rule.modes[0] == EXACT else self._by_norm
-            index[rule.values[0]].append(rule)
+            index = by_surface if rule.modes[0] == EXACT else by_norm
+            index[rule.values[0]].append(_entry(rule))
             self.size += 1
-        self._by_norm = dict(self._by_norm)
-        self._by_surface = dict(self._by_surface)
+        self._by_norm = dict(by_norm)
+        self._by_surface = dict(by_surface)
         self._norm_keys = frozenset(self._by_norm)
         self._surface_keys = frozenset(self._by_surface)
 
     def find(self, toks: Tokens) -> list[Hit]:
         hits: list[Hit] = []
+        norm, surface, upper = toks.norm, toks.surface, toks.upper
+        n = len(norm)
         # Most words start no rule: find the few that do in C (a set intersection) and visit only
-        # their positions, in text order (norm keys first, then surface keys, as always).
+        # their positions, in text order (norm keys first, then surface keys, as always); at each,
+        # the rules of that first token in index order (ties in resolve() keep the first).
         for keys, index, words in (
-            (self._norm_keys, self._by_norm, toks.norm),
-            (self._surface_keys, self._by_surface, toks.surface),
+            (self._norm_keys, self._by_norm, norm),
+            (self._surface_keys, self._by_surface, surface),
         ):
             common = keys.intersection(words)
-            if common:
-                for i, word in enumerate(words):
-                    if word in common:
-                        self._extend(hits, index[word], toks, i)
+            if not common:
+                continue
+            if len(common) == 1:
+                # One key (the usual case): its positions by tuple.index, in C, not a Python
+                # loop over every word.
+                (word,) = common
+                positions = [i := words.index(word)]
+                while True:
+                    try:
+                        positions.append(i := words.index(word, i + 1))
+                    except ValueError:
+                        break
+            else:
+                positions = [i for i, word in enumerate(words) if word in common]
+            for i in positions:
+                # The first token already matched the index key (its normalized word or exact
+                # surface); only an UPPER first token still needs its case checked.
+                for rule, size, cased, rest in index[words[i]]:
+                    if cased and not upper[i]:
+                        continue
+                    end = i + size
+                    if rest:
+                        if end > n:
+                            continue
+                        for k, mode, value in rest:
+                            k += i
+                            if mode == EXACT:
+                                if surface[k] != value:
+                                    break
+                            elif norm[k] != value or (mode == UPPER and not upper[k]):
+                                break
+                        else:
+                            hits.append(Hit(i, end, rule))
+                    else:
+                        hits.append(Hit(i, end, rule))
         return hits
 
-    @staticmethod
-    def _extend(hits: list[Hit], rules: list[Rule], toks: Tokens, i: int) -> None:
-        # The first token already matched the index key (its normalized word or exact surface);
-        # only an UPPER first token still needs its case checked.
-        n = len(toks.norm)
-        for rule in rules:
-            values = rule.values
-            end = i + len(values)
-            if end > n:
-                continue
-            modes = rule.modes
-            if modes[0] == UPPER and not toks.upper[i]:
-                continue
-            ok = True
-            for j in range(1, len(values)):
-                k = i + j
-                mode, value = modes[j], values[j]
-                if mode == EXACT:
-                    if toks.surface[k] != value:
-                        ok = False
-                        break
-                elif toks.norm[k] != value or (mode == UPPER and not toks.upper[k]):
-                    ok = False
-                    break
-            if ok:
-                hits.append(Hit(i, end, rule))
+
+# A rule as find() reads it: the rule, its length, whether its first token must start upper-case,
+# and (offset, mode, value) for each further token. Unpacked once at load, not per text.
+_Entry = tuple[Rule, int, bool, tuple[tuple[int, int, str], ...]]
+
+
+def _entry(rule: Rule) -> _Entry:
+    rest = tuple((j, rule.modes[j], rule.values[j]) for j in range(1, rule.length))
+    return rule, rule.length, rule.modes[0] == UPPER, rest
 
 
 def resolve(hits: list[Hit]) -> list[Hit]:
     """Longest match wins: keep hits whose tokens no longer (or earlier) hit already took."""
+    if len(hits) < 2:  # most topics of a text have one hit: nothing to compete with
+        return list(hits)
     taken: set[int] = set()
     kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
