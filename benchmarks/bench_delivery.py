@@ -29,8 +29,10 @@ from aiohttp import web
 
 from bot.app.session import JsonSession
 from bot.delivery.sender import Sender
+from bot.domain import DigestPlan
 from storage.db import Database
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
+from storage.stores import stores_over
 
 TOKEN = "123456:BENCH"
 NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)
@@ -108,7 +110,7 @@ async def run_sender(
     async with Database(path) as db:
         await fill(db, chats)
         bot = Bot(TOKEN, session=JsonSession(api=TelegramAPIServer.from_base(base)))
-        sender = Sender(bot, db, rate=rate, concurrency=concurrency, idle_poll=0.5)
+        sender = Sender(bot, stores_over(db), rate=rate, concurrency=concurrency, idle_poll=0.5)
         cpu, wall = time.process_time(), time.perf_counter()
         await sender.drain(timeout=3600)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

@@ -35,6 +35,7 @@ from benchmarks.bench_delivery import TOKEN, baseline, fill, serve
 from bot.app.session import JsonSession
 from bot.delivery.sender import Sender
 from storage.engines import open_database
+from storage.stores import stores_over
 from tests.support.postgres import Cluster
 
 
@@ -43,7 +44,7 @@ async def _send_all(
 ) -> int:
     async with open_database(location) as db:
         bot = Bot(TOKEN, session=JsonSession(api=TelegramAPIServer.from_base(base)))
-        sender = Sender(bot, db, rate=0, concurrency=4, idle_poll=0.05, exclusive=exclusive)
+        sender = Sender(bot, stores_over(db), rate=0, concurrency=4, idle_poll=0.05, exclusive=exclusive)
         # connected (the schema check done): every worker starts sending at the same moment,
         # so the measured time is sending, not process start
         await asyncio.sleep(max(0.0, start_at - time.time()))

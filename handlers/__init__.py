@@ -3,8 +3,9 @@
 `build_dispatcher(...)` takes every dependency by name (no globals, no service locator) and puts it into the
 Dispatcher's workflow data, where handlers declare them as typed keyword arguments:
 
-    chats: storage.chats.ChatRepo            digests: bot.digests.planner.DigestService
-    classifier: bot.understand.classify.Classifier      feeds: storage.feeds.FeedRepo
+    chats: storage.port.ChatStore             digests: bot.digests.planner.DigestService
+    rules: storage.port.RuleStore             feeds: storage.port.FeedStore
+    classifier: bot.understand.classify.Classifier
     search: handlers.subscriber.search.ArticleSearch    settings: bot.settings.Settings
     clock: Callable[[], datetime]            (aware UTC "now")
 
@@ -46,8 +47,7 @@ if TYPE_CHECKING:
     from bot.digests.planner import DigestService
     from bot.settings import Settings
     from bot.understand.classify import Classifier
-    from storage.chats import ChatRepo
-    from storage.feeds import FeedRepo
+    from storage.port import ChatStore, FeedStore, RuleStore
 
 
 def get_routers(admin_ids: frozenset[int]) -> list[Router]:
@@ -81,10 +81,11 @@ def get_routers(admin_ids: frozenset[int]) -> list[Router]:
 
 def build_dispatcher(
     *,
-    chats: ChatRepo,
+    chats: ChatStore,
+    rules: RuleStore,
     digests: DigestService,
     classifier: Classifier,
-    feeds: FeedRepo,
+    feeds: FeedStore,
     search: ArticleSearch,
     settings: Settings,
     clock: Callable[[], datetime],
@@ -102,6 +103,7 @@ def build_dispatcher(
     dp = Dispatcher(
         storage=storage,
         chats=chats,
+        rules=rules,
         digests=digests,
         classifier=classifier,
         feeds=feeds,

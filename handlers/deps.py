@@ -13,20 +13,16 @@ from dataclasses import dataclass, fields
 from bot.admin.feeds import AddFeed
 from bot.delivery.broadcast import Broadcaster
 from bot.ingest.poller import Ingestor
-from storage.access import AccessRepo
-from storage.alertlog import DraftRepo
-from storage.audit import AuditLog
-from storage.routing import ChatRouting
-from storage.stats import StatsRepo
+from storage.port import AccessStore, AuditStore, DraftStore, RoutingStore, StatsStore
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdminDeps:
-    access: AccessRepo
-    audit: AuditLog
-    routing: ChatRouting
-    stats: StatsRepo
-    drafts: DraftRepo
+    access: AccessStore
+    audit: AuditStore
+    routing: RoutingStore
+    stats: StatsStore
+    drafts: DraftStore
     add_feed: AddFeed
     broadcaster: Broadcaster
     ingestor: Ingestor  # "poll now" on a feed's row polls it here and then

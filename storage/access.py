@@ -3,49 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.domain import ACCESS_MODES, AccessRequest, Ban, Invite
 from storage.db import Database
 from storage.outbox import cancel_pending
 from storage.timefmt import from_db, to_db
 
 log = logging.getLogger(__name__)
-
-ACCESS_MODES = ("open", "approval", "invite")
-
-
-@dataclass(frozen=True, slots=True)
-class Invite:
-    code: str
-    max_uses: int
-    uses: int
-    created_by: int
-    created_at: datetime
-    revoked: bool
-
-    @property
-    def usable(self) -> bool:
-        return not self.revoked and self.uses < self.max_uses
-
-
-@dataclass(frozen=True, slots=True)
-class AccessRequest:
-    chat_id: int
-    user_id: int
-    name: str | None
-    language: str
-    status: str
-    requested_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Ban:
-    subject_id: int
-    reason: str | None
-    banned_by: int
-    banned_at: datetime
 
 
 def _invite(row: Any) -> Invite:

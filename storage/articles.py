@@ -4,43 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.domain import Article, ArticleDraft
+from bot.domain import Article, ArticleDraft, ClusterRow, NewArticle, PollSuccess
 from storage.db import Database
-from storage.feeds import PollSuccess, write_success
+from storage.feeds import write_success
 from storage.timefmt import from_db, to_db
 
 # SQLite's default limit on host parameters is 32766 (3.32+); stay well below it.
 _CHUNK = 900
-
-
-@dataclass(frozen=True, slots=True)
-class NewArticle:
-    """A draft plus what understanding added, ready to insert."""
-
-    draft: ArticleDraft
-    topics: tuple[str, ...] = ()
-    countries: tuple[str, ...] = ()
-    matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    cluster_id: int | None = None  # None: a story of its own (cluster_id becomes the row's id)
-    signature: bytes | None = None
-    search_terms: str = ""
-    language: str | None = None
-    evidence: str | None = None  # bot.understand.crosslang items, encoded
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterRow:
-    article_id: int
-    cluster_id: int | None
-    signature: bytes
-    published_at: datetime
-    source: str
-    language: str | None = None
-    evidence: str | None = None
 
 
 def article_from_row(row: Any) -> Article:

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain import AuditEntry
 from storage.db import Database
 from storage.timefmt import from_db, to_db
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    actor_id: int
-    action: str
-    target: str | None
-    details: str | None
 
 
 class AuditLog:

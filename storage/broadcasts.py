@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain import BroadcastTally
 from storage.db import Database, count_where
 from storage.timefmt import to_db
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastTally:
-    broadcast_id: int
-    recipients: int
-    sent: int
-    failed: int
-    pending: int
-
-    @property
-    def done(self) -> bool:
-        return self.pending == 0
 
 
 class BroadcastRepo:

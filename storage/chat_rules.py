@@ -8,39 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain import MAX_RULES, Candidate, StoredRule
 from storage.db import Database
-from storage.errors import ConflictError
-from storage.timefmt import to_db
+from storage.errors import ConflictError, TooManyRulesError
+from storage.timefmt import from_db, to_db
 
 _CHUNK = 500  # ids per query: well under SQLite's bound-parameter limit
 DRAFT_TTL = timedelta(days=1)
-MAX_RULES = 20  # per chat
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRule:
-    id: int
-    chat_id: int
-    text: str  # canonical form
-    spec: str  # the parsed rule as JSON
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An archive article a rule test checks: what the rule needs and what is shown."""
-
-    id: int
-    title: str
-    published_at: str
-    countries: list[str]
-    terms: str
-
-
-class TooManyRulesError(RuntimeError):
-    """The chat already has MAX_RULES rules."""
 
 
 class RuleRepo:
@@ -187,4 +163,7 @@ class RuleRepo:
             " ORDER BY a.published_at DESC, a.id DESC LIMIT ?",
             (*params, to_db(since), limit),
         )
-        return [Candidate(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
+        return [
+            Candidate(r[0], r[1], from_db(r[2]), json.loads(r[3]), r[4])  # type: ignore[arg-type]
+            for r in rows
+        ]

@@ -6,13 +6,14 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
+from bot.domain import Chat
 from storage.db import Database
+from storage.errors import ChatNotFoundError
 from storage.outbox import cancel_pending
 from storage.timefmt import from_db, to_db
 
@@ -22,37 +23,6 @@ MODES = ("instant", "daily", "times", "weekly")
 STATUSES = ("active", "paused", "blocked")
 DIGEST_FORMATS = ("compact", "rich")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-@dataclass(frozen=True, slots=True)
-class Chat:
-    id: int
-    type: str
-    title: str | None
-    username: str | None
-    language: str
-    timezone: str
-    status: str
-    mode: str
-    times: tuple[str, ...]
-    weekday: int | None
-    topics: tuple[str, ...]
-    countries: tuple[str, ...]
-    cursor_article_id: int
-    last_slot_at: datetime | None
-    onboarded: bool
-    added_by: int | None
-    created_at: datetime
-    updated_at: datetime
-    all_sources: bool = False  # "everything from my sources": untagged articles too
-    first_digest_at: datetime | None = None  # None: no digest was ever sent (a new subscriber)
-    quiet: tuple[str, str] | None = None  # local ("23:00", "08:00"): instant items wait
-    digest_format: str = "compact"  # compact (HTML messages) | rich (one rich message)
-
-    @property
-    def is_group(self) -> bool:
-        """Telegram limits groups to 20 messages a minute (channels have negative ids too)."""
-        return self.type in ("group", "supergroup")
 
 
 def chat_from_row(row: aiosqlite.Row) -> Chat:
@@ -84,10 +54,6 @@ def chat_from_row(row: aiosqlite.Row) -> Chat:
 
 def _unique(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(values))
-
-
-class ChatNotFoundError(LookupError):
-    """The chat is not subscribed (never was, or said /stop)."""
 
 
 class ChatRepo:

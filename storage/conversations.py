@@ -5,32 +5,16 @@ not stuck in "type your time")."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain import DialogKey
 from storage.db import Database
 from storage.timefmt import to_db
 
 _KEY = "bot_id = ? AND chat_id = ? AND user_id = ? AND thread_id = ?" \
        " AND business_connection_id = ? AND destiny = ?"  # fmt: skip
 _COLUMNS = "bot_id, chat_id, user_id, thread_id, business_connection_id, destiny"
-
-
-@dataclass(frozen=True, slots=True)
-class DialogKey:
-    """Whose dialog: aiogram's storage key, with 0 / '' for no forum thread / business connection."""
-
-    bot_id: int
-    chat_id: int
-    user_id: int
-    thread_id: int = 0
-    business_connection_id: str = ""
-    destiny: str = "default"
-
-    def params(self) -> tuple[Any, ...]:
-        return (self.bot_id, self.chat_id, self.user_id, self.thread_id,
-                self.business_connection_id, self.destiny)  # fmt: skip
 
 
 class DialogRepo:

@@ -13,7 +13,7 @@ from typing import Any
 import aiosqlite
 
 from storage.errors import UnusableDatabaseError
-from storage.facade import Facade
+from storage.facade import Facade, conflicts
 from storage.migrations import upgrade_sqlite
 
 log = logging.getLogger(__name__)
@@ -107,15 +107,16 @@ class Database(Facade):
     async def transaction(self, *, serial: bool = True) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction; commits on success, rolls back on any exception. SQLite has one
         writer at a time whatever `serial` says (PostgreSQL's twin lets claims skip its lock)."""
-        async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
-                await self.conn.execute("COMMIT")
+        with conflicts(sqlite3.IntegrityError):
+            async with self._write_lock:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                else:
+                    await self.conn.execute("COMMIT")
 
     # One statement needs no BEGIN/COMMIT around it: in autocommit mode it is its own
     # transaction. Each aiosqlite call is a hop to its thread and back, and a sent mark went
@@ -123,15 +124,17 @@ class Database(Facade):
     # transaction on this shared connection).
 
     async def execute(self, sql: str, params: Sequence[Any] = (), *, serial: bool = True) -> int:
-        async with self._write_lock:
-            cursor = await self.conn.execute(sql, params)  # a DML statement runs to its end here
-            return cursor.rowcount
+        with conflicts(sqlite3.IntegrityError):
+            async with self._write_lock:
+                cursor = await self.conn.execute(sql, params)  # a DML statement runs to its end
+                return cursor.rowcount
 
     async def write_returning(
         self, sql: str, params: Sequence[Any] = (), *, serial: bool = True
     ) -> aiosqlite.Row | None:
-        async with self._write_lock:
-            rows = await self.conn.execute_fetchall(sql, params)
+        with conflicts(sqlite3.IntegrityError):
+            async with self._write_lock:
+                rows = await self.conn.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:

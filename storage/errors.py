@@ -15,3 +15,19 @@ class ConflictError(StorageError):
 class UnusableDatabaseError(RuntimeError):
     """The configured database cannot be used: not SQLite, damaged, a directory, or a
     PostgreSQL server that cannot be reached. The message is one line saying what to check."""
+
+
+class FeedExistsError(ConflictError, ValueError):
+    """A feed with this URL is already stored."""
+
+
+class ChatNotFoundError(StorageError, LookupError):
+    """The chat is not subscribed (never was, or said /stop)."""
+
+
+class TooManyRulesError(ConflictError, RuntimeError):
+    """The chat already has MAX_RULES rules."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database did not answer a trivial query (closed, locked for long, I/O error)."""

@@ -7,8 +7,21 @@ because a transaction's connection answers `execute(sql, params)` the same way o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Self
+
+from storage.errors import ConflictError
+
+
+@contextmanager
+def conflicts(driver_error: type[Exception]) -> Iterator[None]:
+    """A broken constraint (unique, foreign key, check) leaves storage as the project's
+    ConflictError, the driver's error its cause: callers never catch a driver's exceptions."""
+    try:
+        yield
+    except driver_error as exc:
+        raise ConflictError(str(exc)) from exc
 
 
 class Facade:

@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain import Feed, cap_title
+from bot.domain import Feed, PollSuccess, cap_title
 from storage.db import Database
+from storage.errors import ConflictError, FeedExistsError
 from storage.timefmt import from_db, to_db
-
-
-class FeedExistsError(ValueError):
-    """A feed with this URL is already stored."""
-
-
-@dataclass(frozen=True, slots=True)
-class PollSuccess:
-    """What a successful poll changes on the feed row (written in the poll's transaction)."""
-
-    now: datetime
-    next_poll_at: datetime
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    title: str | None = None
-    site_url: str | None = None
-    language: str | None = None
-    moved_to: str | None = None
 
 
 def _feed(row: Any) -> Feed:
@@ -69,10 +50,14 @@ class FeedRepo:
     ) -> Feed:
         if await self.get_by_url(url) is not None:
             raise FeedExistsError(url)
-        feed_id = await self.db.insert(
-            "INSERT INTO feeds (url, custom_title, created_at, next_poll_at) VALUES (?, ?, ?, ?)",
-            (url, cap_title(title), to_db(now), to_db(first_poll_at or now)),
-        )
+        try:
+            feed_id = await self.db.insert(
+                "INSERT INTO feeds (url, custom_title, created_at, next_poll_at)"
+                " VALUES (?, ?, ?, ?)",
+                (url, cap_title(title), to_db(now), to_db(first_poll_at or now)),
+            )
+        except ConflictError:  # added meanwhile (another process, or a concurrent /addfeed)
+            raise FeedExistsError(url) from None
         feed = await self.get(feed_id)
         assert feed is not None
         return feed

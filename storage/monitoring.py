@@ -4,23 +4,10 @@ outbox's status index)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
+from bot.domain import Snapshot
 from storage.db import Database
-from storage.errors import StorageError
+from storage.errors import DatabaseUnavailable
 from storage.timefmt import from_db
-
-
-class DatabaseUnavailable(StorageError):
-    """The database did not answer a trivial query (closed, locked for long, I/O error)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    active_feeds: int  # active and not paused: the feeds that should be polled
-    pending: int  # outbox rows still to send
-    oldest_pending_at: datetime | None  # when the oldest of them was queued
 
 
 class MonitoringRepo:

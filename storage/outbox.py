@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 import aiosqlite
 
+from bot.domain import Claimed, DigestPlan, OutboxMessage
 from storage.db import Database
 from storage.timefmt import from_db, to_db
 
@@ -32,54 +31,6 @@ _HEADS = (
 # Not held by another process: never claimed, its lease expired, or claimed by the asker.
 _UNCLAIMED = " AND (o.claimed_until IS NULL OR o.claimed_until <= ? OR o.claimed_by = ?)"
 _UNIQUE_KINDS = ("scheduled",)  # other kinds may repeat within a second: shift their slot_at
-
-
-class Claimed(NamedTuple):
-    """A message claimed for sending, and when a flood wait shared by all processes ends
-    (epoch seconds; None: there is none)."""
-
-    paused_until: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    id: int
-    chat_id: int
-    digest_id: int | None
-    part: int
-    thread_id: int | None
-    text: str
-    preview_url: str | None
-    attempts: int
-    not_before: datetime
-    rich: bool = False  # a rich message (sendRichMessage); `fallback` holds its compact parts
-    fallback: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class DigestPlan:
-    """One digest to record atomically with its messages and the chat's new cursor/slot.
-
-    `expected_cursor`/`expected_updated_at` are what the planner read: if the chat changed
-    meanwhile (a /digest, a new schedule, /stop), the plan is dropped and re-made later.
-    """
-
-    chat_id: int
-    kind: str  # scheduled | instant | manual | broadcast
-    slot_at: datetime
-    parts: Sequence[str]
-    article_count: int
-    outcome: str  # queued | empty | skipped
-    expected_cursor: int
-    expected_updated_at: datetime
-    new_cursor: int | None  # None: keep
-    last_slot_at: datetime | None = None  # None: keep
-    next_slot_at: datetime | None = None
-    thread_id: int | None = None
-    preview_url: str | None = None
-    part_threads: Sequence[int | None] = ()  # a forum thread per part; empty: thread_id for all
-    preview_part: int = 0  # the part that carries preview_url
-    rich: str | None = None  # the digest as one rich message; `parts` are then its fallback
 
 
 def _message(row: aiosqlite.Row) -> OutboxMessage:

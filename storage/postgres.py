@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from storage.errors import UnusableDatabaseError
-from storage.facade import Facade
+from storage.facade import Facade, conflicts
 from storage.migrations import upgrade_url
 
 # pg_advisory_xact_lock keys: an arbitrary constant of this project, and one for migrations
@@ -185,23 +185,26 @@ class PostgresDatabase(Facade):
     async def transaction(self, *, serial: bool = True) -> AsyncIterator[Connection]:
         """A write transaction; commits on success, rolls back on any exception. `serial`
         (the default) waits for the database-wide write lock first."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            if serial:
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
-            yield Connection(conn)
+        with conflicts(asyncpg.IntegrityConstraintViolationError):
+            async with self.pool.acquire() as conn, conn.transaction():
+                if serial:
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+                yield Connection(conn)
 
     async def execute(self, sql: str, params: Sequence[Any] = (), *, serial: bool = True) -> int:
         if serial:
             return await super().execute(sql, params)
         # one statement is its own transaction: no BEGIN/COMMIT round trips around it
-        return _rowcount(await self.pool.execute(to_numbered(sql), *params))
+        with conflicts(asyncpg.IntegrityConstraintViolationError):
+            return _rowcount(await self.pool.execute(to_numbered(sql), *params))
 
     async def write_returning(
         self, sql: str, params: Sequence[Any] = (), *, serial: bool = True
     ) -> asyncpg.Record | None:
         if serial:
             return await super().write_returning(sql, params)
-        return await self.pool.fetchrow(to_numbered(sql), *params)
+        with conflicts(asyncpg.IntegrityConstraintViolationError):
+            return await self.pool.fetchrow(to_numbered(sql), *params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
         return list(await self.pool.fetch(to_numbered(sql), *params))

@@ -9,7 +9,6 @@ from storage.db import Database
 from storage.errors import ConflictError
 from storage.timefmt import to_db
 
-DEFAULT_ROUTE = "*"  # the thread for items whose topics have no route of their own
 _CHUNK = 500  # chat ids per query: well under SQLite's bound-parameter limit
 
 

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain import DeliveryCounts, FeedActivity
 from storage.db import Database, count_where
 from storage.timefmt import from_db, to_db
-
-
-@dataclass(frozen=True, slots=True)
-class FeedActivity:
-    """Articles of one feed per UTC day (`YYYY-MM-DD` → count) and its newest item time."""
-
-    feed_id: int
-    per_day: dict[str, int]
-    newest_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryCounts:
-    sent: int
-    failed: int
-    pending: int
-    retried: int  # rows that needed more than one attempt
 
 
 class StatsRepo:

@@ -3,17 +3,11 @@ behind one webhook URL, so that an update Telegram delivers twice is handled onc
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime, timedelta
 
+from bot.domain import Claim
 from storage.db import Database
 from storage.timefmt import to_db
-
-
-class Claim(enum.Enum):
-    MINE = "mine"  # first delivery, or its taker died before finishing: handle it now
-    DONE = "done"  # handled already: answer 200, do nothing
-    BUSY = "busy"  # another process is handling it right now: let Telegram deliver it again
 
 
 class UpdateLedger:

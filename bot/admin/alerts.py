@@ -18,9 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 
 from bot.admin.health import BASELINE_DAYS, FeedHealth, assess, silence_warning
 from bot.i18n.catalog import t
-from storage.alertlog import AlertLog
-from storage.feeds import FeedRepo
-from storage.stats import StatsRepo
+from storage.port import AlertStore, FeedStore, StatsStore
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +72,9 @@ class Alerts:
         self,
         *,
         bot: Bot,
-        feeds: FeedRepo,
-        stats: StatsRepo,
-        log_repo: AlertLog,
+        feeds: FeedStore,
+        stats: StatsStore,
+        log_repo: AlertStore,
         admin_ids: Iterable[int],
         admin_chat_id: int | None,
         clock: Callable[[], datetime],

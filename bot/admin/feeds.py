@@ -20,8 +20,8 @@ from bot.ingest.fetch import FetchError, FetchErrorKind, check_feed_url
 from bot.ingest.netguard import AddressRefused, check_host
 from bot.ingest.parse import ParseErrorKind
 from bot.ingest.probe import FeedCheck, FeedChecker, FeedCheckError, FeedLink
-from storage.audit import AuditLog
-from storage.feeds import FeedExistsError, FeedRepo
+from storage.errors import FeedExistsError
+from storage.port import AuditStore, FeedStore
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class AddFeed:
     """`await add_feed(url, title=…, actor=…, check=…)` → Added | AlreadyThere | Refused."""
 
     def __init__(
-        self, feeds: FeedRepo, checker: FeedChecker, audit: AuditLog, clock: Callable[[], datetime]
+        self, feeds: FeedStore, checker: FeedChecker, audit: AuditStore, clock: Callable[[], datetime]
     ) -> None:
         self.feeds, self.checker, self.audit, self.clock = feeds, checker, audit, clock
 

@@ -1,4 +1,4 @@
-"""The composition root: settings → database → repositories → services → bot → scheduler."""
+"""The composition root: settings → database → stores (one `Storage`) → services → bot → scheduler."""
 
 from __future__ import annotations
 
@@ -18,11 +18,9 @@ from bot.ingest.sources import seed_default_sources
 from bot.observe import NO_EVENTS, PipelineEvents
 from bot.settings import Settings
 from bot.understand.classify import Classifier
-from storage.articles import ArticleRepo
-from storage.audit import AuditLog
-from storage.db import Database
-from storage.engines import open_database
-from storage.feeds import FeedRepo
+from storage.engines import AnyDatabase, open_database
+from storage.port import ArticleStore, FeedStore, Storage
+from storage.stores import stores_over
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +44,20 @@ class Core:
     """Everything but Telegram: what the CLI commands and the bot share."""
 
     settings: Settings
-    db: Database
-    feeds: FeedRepo
-    articles: ArticleRepo
+    db: AnyDatabase  # the engine: its dialect, and the planner's own queries
+    stores: Storage  # every store on `db`, each typed by its Protocol (storage/port.py)
     classifier: Classifier
     fetcher: Fetcher
     ingestor: Ingestor
     events: PipelineEvents = NO_EVENTS  # bot.app.metrics.Metrics when monitored
+
+    @property
+    def feeds(self) -> FeedStore:
+        return self.stores.feeds
+
+    @property
+    def articles(self) -> ArticleStore:
+        return self.stores.articles
 
 
 @asynccontextmanager
@@ -64,7 +69,8 @@ async def open_core(
     events = pipeline_events(settings) if monitored else NO_EVENTS
     db = await open_database(settings.database).connect()
     try:
-        feeds, articles = FeedRepo(db), ArticleRepo(db)
+        stores = stores_over(db)
+        feeds, articles = stores.feeds, stores.articles
         interval = timedelta(minutes=settings.poll_interval_minutes)
         if seed_sources:
             await seed_default_sources(
@@ -81,7 +87,7 @@ async def open_core(
                 clock=utc_now,
                 events=events,
             )
-            yield Core(settings, db, feeds, articles, classifier, fetcher, ingestor, events)
+            yield Core(settings, db, stores, classifier, fetcher, ingestor, events)
     finally:
         await db.close()
 
@@ -125,4 +131,4 @@ def build_digest_service(
 def build_add_feed(core: Core) -> AddFeed:
     """The one way feeds are added (/addfeed, OPML import, `feeds add`): the core's fetcher, so
     its address policy (FEEDS_ALLOW_PRIVATE) is the poller's."""
-    return AddFeed(core.feeds, FeedChecker(core.fetcher), AuditLog(core.db), clock=utc_now)
+    return AddFeed(core.feeds, FeedChecker(core.fetcher), core.stores.audit, clock=utc_now)

@@ -11,7 +11,8 @@ from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
-from storage.conversations import DialogKey, DialogRepo
+from bot.domain import DialogKey
+from storage.port import DialogStore
 
 
 def dialog_key(key: StorageKey) -> DialogKey:
@@ -26,12 +27,12 @@ def dialog_key(key: StorageKey) -> DialogKey:
 
 
 class DatabaseStorage(BaseStorage):
-    """State and data per StorageKey in `fsm_states`; a stale dialog (DialogRepo.ttl) reads as none.
+    """State and data per StorageKey in `fsm_states`; a stale dialog (DialogStore.ttl) reads as none.
 
     Data must be JSON (the handlers keep strings and numbers in it).
     """
 
-    def __init__(self, dialogs: DialogRepo, clock: Callable[[], datetime]) -> None:
+    def __init__(self, dialogs: DialogStore, clock: Callable[[], datetime]) -> None:
         self.dialogs = dialogs
         self.clock = clock
 

@@ -27,9 +27,11 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from bot.app.core import Core
+from bot.domain import Snapshot
 from bot.observe import PipelineEvents
 from bot.settings import Settings, StartupError, listen_address
-from storage.monitoring import DatabaseUnavailable, MonitoringRepo, Snapshot
+from storage.errors import DatabaseUnavailable
+from storage.port import MonitoringStore
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +159,7 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_app(metrics: Metrics, repo: MonitoringRepo, poll_interval: timedelta) -> web.Application:
+def build_app(metrics: Metrics, repo: MonitoringStore, poll_interval: timedelta) -> web.Application:
     async def read() -> tuple[Snapshot | None, str | None]:
         try:
             return await repo.snapshot(), None
@@ -209,7 +211,7 @@ async def serve_metrics(settings: Settings, core: Core) -> AsyncIterator[None]:
         raise TypeError("serve_metrics needs a core opened with monitored=True")
     host, port = listen_address(settings.metrics_listen, "METRICS_LISTEN")
     interval = timedelta(minutes=settings.poll_interval_minutes)
-    app = build_app(core.events, MonitoringRepo(core.db), interval)
+    app = build_app(core.events, core.stores.monitoring, interval)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:

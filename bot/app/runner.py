@@ -44,16 +44,7 @@ from handlers import build_dispatcher
 from handlers.common.menu import set_commands
 from handlers.deps import AdminDeps
 from storage import engines
-from storage.access import AccessRepo
-from storage.alertlog import AlertLog, DraftRepo
-from storage.audit import AuditLog
-from storage.broadcasts import BroadcastRepo
-from storage.chats import ChatRepo
-from storage.conversations import DialogRepo
 from storage.instance import single_instance
-from storage.routing import ChatRouting
-from storage.stats import StatsRepo
-from storage.webhook_updates import UpdateLedger
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +134,7 @@ async def _run(
         # may share it, so every message is claimed before it is sent.
         sender = Sender(
             bot,
-            core.db,
+            core.stores,
             rate=settings.delivery_rate,
             exclusive=core.db.dialect == "sqlite",
             lease=timedelta(seconds=settings.delivery_claim_seconds),
@@ -171,10 +162,11 @@ async def _run(
             purged = await dialogs.purge(now=utc_now())
             log.info("purged %d typed-input dialogs left for over %s", purged, dialogs.ttl)
 
-        dialogs = DialogRepo(core.db)
+        dialogs = core.stores.dialogs
         dp = build_dispatcher(
             storage=DatabaseStorage(dialogs, clock=utc_now),
-            chats=ChatRepo(core.db),
+            chats=core.stores.chats,
+            rules=core.stores.rules,
             digests=digests,
             classifier=core.classifier,
             feeds=core.feeds,
@@ -205,7 +197,7 @@ async def _run(
                 if not receive:
                     await until_signalled()
                 elif webhook is not None:
-                    await serve_webhook(dp, bot, webhook, UpdateLedger(core.db), clock=utc_now)
+                    await serve_webhook(dp, bot, webhook, core.stores.updates, clock=utc_now)
                 else:
                     await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
             finally:
@@ -310,23 +302,24 @@ class AdminServices:
 
 def build_admin_services(core: Core, bot: Bot, sender: Sender) -> AdminServices:
     settings = core.settings
-    stats = StatsRepo(core.db)
-    broadcaster = Broadcaster(BroadcastRepo(core.db), clock=utc_now, on_enqueued=sender.wake)
+    stores = core.stores
+    stats = stores.stats
+    broadcaster = Broadcaster(stores.broadcasts, clock=utc_now, on_enqueued=sender.wake)
     alerts = Alerts(
         bot=bot,
         feeds=core.feeds,
         stats=stats,
-        log_repo=AlertLog(core.db),
+        log_repo=stores.alerts,
         admin_ids=settings.admin_ids,
         admin_chat_id=settings.admin_chat_id,
         clock=utc_now,
     )
     dependencies = AdminDeps(
-        access=AccessRepo(core.db),
-        audit=AuditLog(core.db),
-        routing=ChatRouting(core.db),
+        access=stores.access,
+        audit=stores.audit,
+        routing=stores.routing,
         stats=stats,
-        drafts=DraftRepo(core.db),
+        drafts=stores.drafts,
         add_feed=build_add_feed(core),
         broadcaster=broadcaster,
         ingestor=core.ingestor,

@@ -23,8 +23,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.domain import Claim
 from bot.settings import Settings, StartupError
-from storage.webhook_updates import Claim, UpdateLedger
+from storage.port import UpdateStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ class OnceRequestHandler(SimpleRequestHandler):
     """
 
     def __init__(
-        self, *, updates: UpdateLedger, clock: Callable[[], datetime], **kwargs: Any
+        self, *, updates: UpdateStore, clock: Callable[[], datetime], **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.updates = updates
@@ -124,7 +125,7 @@ def build_webhook_app(
     dp: Dispatcher,
     bot: Bot,
     config: WebhookConfig,
-    updates: UpdateLedger,
+    updates: UpdateStore,
     clock: Callable[[], datetime],
 ) -> web.Application:
     """The aiohttp application serving `config.path`; updates are handled before the answer,
@@ -146,7 +147,7 @@ async def serve_webhook(
     dp: Dispatcher,
     bot: Bot,
     config: WebhookConfig,
-    updates: UpdateLedger,
+    updates: UpdateStore,
     clock: Callable[[], datetime],
     stopped: asyncio.Event | None = None,
 ) -> None:

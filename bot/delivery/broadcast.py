@@ -11,7 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from storage.broadcasts import BroadcastRepo, BroadcastTally
+from bot.domain import BroadcastTally
+from storage.port import BroadcastStore
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ Report = Callable[[BroadcastTally], Awaitable[None]]
 class Broadcaster:
     def __init__(
         self,
-        repo: BroadcastRepo,
+        repo: BroadcastStore,
         *,
         clock: Callable[[], datetime],
         on_enqueued: Callable[[], None] | None = None,

@@ -45,11 +45,9 @@ from aiogram.types import InputRichMessage, LinkPreviewOptions
 
 from bot.delivery.breaker import CircuitBreaker
 from bot.delivery.ratelimit import RateLimiter
+from bot.domain import OutboxMessage
 from bot.observe import NO_EVENTS, PipelineEvents
-from storage.chats import ChatRepo
-from storage.db import Database
-from storage.outbox import OutboxMessage, OutboxRepo
-from storage.pacing import PacingRepo
+from storage.port import OutboxStore, Storage
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +97,7 @@ class Sender:
     def __init__(
         self,
         bot: Bot,
-        db: Database,
+        stores: Storage,
         *,
         rate: float = 25.0,
         concurrency: int = 4,
@@ -115,7 +113,7 @@ class Sender:
         clock: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         limiter: RateLimiter | None = None,
-        outbox: OutboxRepo | None = None,
+        outbox: OutboxStore | None = None,
         on_alert: AlertHook | None = None,
         exclusive: bool = True,
         owner: str | None = None,
@@ -123,8 +121,8 @@ class Sender:
         events: PipelineEvents = NO_EVENTS,
     ) -> None:
         self.bot = bot
-        self.outbox = outbox or OutboxRepo(db)
-        self.chats = ChatRepo(db)
+        self.outbox = outbox or stores.outbox
+        self.chats = stores.chats
         self.limiter = limiter or RateLimiter(rate)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -162,7 +160,7 @@ class Sender:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.lease = lease or timedelta(seconds=2 * request_timeout + 60)
         # …and the send limits hold for all of them together (the database keeps the pace).
-        self.pacing = None if exclusive else PacingRepo(db)
+        self.pacing = None if exclusive else stores.pacing
 
     # -- lifecycle
 

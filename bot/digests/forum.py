@@ -1,6 +1,6 @@
 """Forum groups: split one chat's digest items between threads by topic (pure).
 
-Routes come from storage.routing.ChatRouting.routes(chat_id): {topic slug or '*': thread id}.
+Routes come from storage.port.RoutingStore.routes(chat_id): {topic slug or '*': thread id}.
 An item goes to the thread of its first routed topic in `topic_order` (the catalog order, so
 the choice does not depend on how the classifier listed them); otherwise to the '*' thread;
 otherwise to the main chat (thread None). `split_digest` applies this to a whole digest.
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 from bot.digests.selection import Digest, DigestItem, DigestSection
-from storage.routing import DEFAULT_ROUTE
+from bot.domain import DEFAULT_ROUTE
 
 T = TypeVar("T")
 

@@ -28,15 +28,15 @@ from bot.digests.slots import (
     next_slot_after,
     zone_for,
 )
-from bot.domain import Article
+from bot.domain import Article, Chat, DigestPlan
 from bot.i18n.catalog import t
 from bot.observe import NO_EVENTS, PipelineEvents
 from bot.understand.chatrules import ChatRule, RuleIndex
 from storage.chat_rules import RuleRepo
-from storage.chats import Chat, ChatRepo, chat_from_row
+from storage.chats import ChatRepo, chat_from_row
 from storage.db import Database
 from storage.digest_articles import DigestArticles
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
 from storage.routing import ChatRouting
 from storage.timefmt import to_db
 

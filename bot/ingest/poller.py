@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import ArticleDraft, Feed, cap_title
+from bot.domain import ArticleDraft, Feed, NewArticle, PollSuccess, cap_title
 from bot.ingest.fetch import Fetcher, FetchError, FetchResult
 from bot.ingest.normalize import normalize_entry, repeated_identifiers
 from bot.ingest.parse import ParseError, parse_feed
@@ -19,8 +19,7 @@ from bot.understand.classify import Classifier
 from bot.understand.clustering import CLUSTER_WINDOW, ClusterCandidate, ClusterIndex, make_signature
 from bot.understand.crosslang import decode, detect_language, encode
 from bot.understand.searchterms import index_terms
-from storage.articles import ArticleRepo, NewArticle
-from storage.feeds import FeedRepo, PollSuccess
+from storage.port import ArticleStore, FeedStore
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ MAX_BACKOFF = timedelta(days=1)
 POLL_LEASE = timedelta(minutes=5)
 DEACTIVATE_AFTER_ERRORS = 20  # with back-off doubling to a day, about two weeks of failures
 # An undated entry (no date to compare) with the title and text of one stored this recently is
-# the same entry under a rotated guid/link: see storage.articles.ArticleRepo.same_entries.
+# the same entry under a rotated guid/link: see storage.port.ArticleStore.same_entries.
 UNDATED_REPEAT_WINDOW = timedelta(days=3)
 
 
@@ -93,8 +92,8 @@ class Ingestor:
     def __init__(
         self,
         *,
-        feeds: FeedRepo,
-        articles: ArticleRepo,
+        feeds: FeedStore,
+        articles: ArticleStore,
         fetcher: Fetcher,
         classifier: Classifier,
         poll_interval: timedelta,
@@ -199,7 +198,7 @@ class Ingestor:
         self, feed: Feed, drafts: list[ArticleDraft], now: datetime
     ) -> list[ArticleDraft]:
         """Drop entries this feed already gave under other keys, and repeats within the batch
-        (storage.articles.ArticleRepo.same_entries has the rule)."""
+        (storage.port.ArticleStore.same_entries has the rule)."""
         if not drafts:
             return drafts
         stored = await self.articles.same_entries(

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from bot.ingest.poller import spread_offset
-from storage.feeds import FeedRepo
+from storage.port import FeedStore
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def load_default_sources(path: Path | None = None) -> list[DefaultSource]:
 
 
 async def seed_default_sources(
-    feeds: FeedRepo, *, now: datetime, interval: timedelta, path: Path | None = None
+    feeds: FeedStore, *, now: datetime, interval: timedelta, path: Path | None = None
 ) -> int:
     """On first start (no feeds at all) add the enabled defaults, spread over the interval."""
     if await feeds.count() > 0:

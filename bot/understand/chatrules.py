@@ -17,8 +17,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.domain import MAX_RULES, StoredRule
 from bot.understand.morph import Morph
-from storage.chat_rules import MAX_RULES, StoredRule
 
 __all__ = ["MAX_RULES", "ChatRule", "RuleError", "RuleIndex", "RuleSpec", "parse_rule"]
 

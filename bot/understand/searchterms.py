@@ -8,7 +8,7 @@ from bot.understand.morph import Morph, Tokens
 
 if TYPE_CHECKING:
     from bot.domain import Article
-    from storage.articles import ArticleRepo
+    from storage.port import ArticleStore
 
 MAX_QUERY_WORDS = 12
 
@@ -27,7 +27,7 @@ def query_words(morph: Morph, query: str) -> list[str]:
 class MorphSearch:
     """The /search service: the query's lemmas/stems → an indexed search of stored articles."""
 
-    def __init__(self, morph: Morph, articles: ArticleRepo) -> None:
+    def __init__(self, morph: Morph, articles: ArticleStore) -> None:
         self.morph, self.articles = morph, articles
 
     async def search(self, query: str, limit: int) -> list[Article]:

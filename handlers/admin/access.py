@@ -14,12 +14,12 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.digests.render import pack, shorten
+from bot.domain import ACCESS_MODES
 from bot.i18n.catalog import t
 from handlers.admin.callbacks import AuditCb, DecisionCb
 from handlers.admin.gate import decision_keyboard
 from handlers.admin.views import audit_keyboard, pages
-from storage.access import ACCESS_MODES, AccessRepo
-from storage.audit import AuditLog
+from storage.port import AccessStore, AuditStore
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ MAX_INVITE_USES = 1000
 
 
 async def cmd_access(
-    message: Message, command: CommandObject, lang: str, access: AccessRepo, audit: AuditLog,
+    message: Message, command: CommandObject, lang: str, access: AccessStore, audit: AuditStore,
     clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     arg = (command.args or "").strip().lower()
@@ -51,8 +51,8 @@ async def cmd_access(
 
 
 async def cmd_invite(
-    message: Message, command: CommandObject, bot: Bot, lang: str, access: AccessRepo,
-    audit: AuditLog, clock: Callable[[], datetime],
+    message: Message, command: CommandObject, bot: Bot, lang: str, access: AccessStore,
+    audit: AuditStore, clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     arg = (command.args or "1").strip()
     if not arg.isdigit() or not 1 <= int(arg) <= MAX_INVITE_USES:
@@ -66,7 +66,7 @@ async def cmd_invite(
     await message.answer(t(lang, "admin.invite_created", uses=invite.max_uses, link=link))
 
 
-async def cmd_requests(message: Message, lang: str, access: AccessRepo) -> None:
+async def cmd_requests(message: Message, lang: str, access: AccessStore) -> None:
     pending = await access.pending_requests()
     if not pending:
         await message.answer(t(lang, "admin.requests_empty"))
@@ -76,8 +76,8 @@ async def cmd_requests(message: Message, lang: str, access: AccessRepo) -> None:
 
 
 async def on_decision(
-    query: CallbackQuery, callback_data: DecisionCb, bot: Bot, lang: str, access: AccessRepo,
-    audit: AuditLog, clock: Callable[[], datetime],
+    query: CallbackQuery, callback_data: DecisionCb, bot: Bot, lang: str, access: AccessStore,
+    audit: AuditStore, clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     now = clock()
     request = await access.decide(
@@ -121,7 +121,7 @@ def make_router(admin_ids: frozenset[int]) -> Router:
     router = Router(name="admin-access")
 
     async def cmd_ban(
-        message: Message, command: CommandObject, lang: str, access: AccessRepo, audit: AuditLog,
+        message: Message, command: CommandObject, lang: str, access: AccessStore, audit: AuditStore,
         clock: Callable[[], datetime],
     ) -> None:  # fmt: skip
         subject, reason = _subject(command)
@@ -148,7 +148,7 @@ def make_router(admin_ids: frozenset[int]) -> Router:
 
 
 async def cmd_unban(
-    message: Message, command: CommandObject, lang: str, access: AccessRepo, audit: AuditLog,
+    message: Message, command: CommandObject, lang: str, access: AccessStore, audit: AuditStore,
     clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     subject, _ = _subject(command)
@@ -161,7 +161,7 @@ async def cmd_unban(
         await message.answer(t(lang, "admin.unbanned_not", id=subject))
 
 
-async def cmd_bans(message: Message, lang: str, access: AccessRepo) -> None:
+async def cmd_bans(message: Message, lang: str, access: AccessStore) -> None:
     bans = await access.bans()
     if not bans:
         await message.answer(t(lang, "admin.bans_empty"))
@@ -177,7 +177,7 @@ async def cmd_bans(message: Message, lang: str, access: AccessRepo) -> None:
         await message.answer(part)
 
 
-async def audit_page(lang: str, page: int, audit: AuditLog):  # type: ignore[no-untyped-def]
+async def audit_page(lang: str, page: int, audit: AuditStore):  # type: ignore[no-untyped-def]
     total = await audit.count()
     if not total:
         return t(lang, "admin.audit_empty"), None
@@ -194,13 +194,13 @@ async def audit_page(lang: str, page: int, audit: AuditLog):  # type: ignore[no-
     return "\n".join(lines), audit_keyboard(lang, page, count)
 
 
-async def cmd_audit(message: Message, lang: str, audit: AuditLog) -> None:
+async def cmd_audit(message: Message, lang: str, audit: AuditStore) -> None:
     text, markup = await audit_page(lang, 0, audit)
     await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
 
 
 async def on_audit_page(
-    query: CallbackQuery, callback_data: AuditCb, lang: str, audit: AuditLog
+    query: CallbackQuery, callback_data: AuditCb, lang: str, audit: AuditStore
 ) -> None:
     await query.answer()
     text, markup = await audit_page(lang, callback_data.page, audit)

@@ -14,13 +14,11 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.delivery.broadcast import Broadcaster
+from bot.domain import BroadcastTally
 from bot.i18n.catalog import t
 from handlers.admin.callbacks import BroadcastCb
 from handlers.admin.views import broadcast_keyboard
-from storage.alertlog import DraftRepo
-from storage.audit import AuditLog
-from storage.broadcasts import BroadcastTally
-from storage.chats import ChatRepo
+from storage.port import AuditStore, ChatStore, DraftStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +44,7 @@ def broadcast_html(html_text: str) -> str:
 
 
 async def cmd_broadcast(
-    message: Message, command: CommandObject, lang: str, chats: ChatRepo, drafts: DraftRepo,
+    message: Message, command: CommandObject, lang: str, chats: ChatStore, drafts: DraftStore,
     clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     # The text after the command, with the admin's formatting kept as HTML.
@@ -69,8 +67,8 @@ async def cmd_broadcast(
 
 
 async def on_broadcast_button(
-    query: CallbackQuery, callback_data: BroadcastCb, bot: Bot, lang: str, drafts: DraftRepo,
-    broadcaster: Broadcaster, audit: AuditLog, clock: Callable[[], datetime],
+    query: CallbackQuery, callback_data: BroadcastCb, bot: Bot, lang: str, drafts: DraftStore,
+    broadcaster: Broadcaster, audit: AuditStore, clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     body = await drafts.take(callback_data.draft, "broadcast")
     message = query.message

@@ -14,15 +14,15 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.digests.render import shorten
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.settings import Settings
 from bot.understand.classify import Classifier
 from handlers.admin.callbacks import ChatAct, ChatCb
 from handlers.admin.views import PAGE_SIZE, chat_keyboard, chats_keyboard, pages
 from handlers.common.views import topic_choices
-from storage.access import AccessRepo
-from storage.audit import AuditLog
-from storage.chats import Chat, ChatNotFoundError, ChatRepo
+from storage.errors import ChatNotFoundError
+from storage.port import AccessStore, AuditStore, ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def chat_settings_text(lang: str, chat: Chat, classifier: Classifier) -> str:
     return text + "\n" + t(lang, "admin.chat_countries_hint", id=chat.id)
 
 
-async def chats_page(lang: str, page: int, chats: ChatRepo, access: AccessRepo):  # type: ignore[no-untyped-def]
+async def chats_page(lang: str, page: int, chats: ChatStore, access: AccessStore):  # type: ignore[no-untyped-def]
     listed = await chats.list()
     if not listed:
         return t(lang, "admin.chats_empty"), None
@@ -71,14 +71,14 @@ async def chats_page(lang: str, page: int, chats: ChatRepo, access: AccessRepo):
     return "\n".join(lines), chats_keyboard(lang, shown, page, count)
 
 
-async def cmd_chats(message: Message, lang: str, chats: ChatRepo, access: AccessRepo) -> None:
+async def cmd_chats(message: Message, lang: str, chats: ChatStore, access: AccessStore) -> None:
     text, markup = await chats_page(lang, 0, chats, access)
     await message.answer(text, reply_markup=markup)
 
 
 async def cmd_subscribe(
-    message: Message, command: CommandObject, bot: Bot, lang: str, chats: ChatRepo,
-    classifier: Classifier, settings: Settings, audit: AuditLog, clock: Callable[[], datetime],
+    message: Message, command: CommandObject, bot: Bot, lang: str, chats: ChatStore,
+    classifier: Classifier, settings: Settings, audit: AuditStore, clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     arg = (command.args or "").strip()
     target: int | str | None = (
@@ -123,7 +123,7 @@ async def cmd_subscribe(
 
 
 async def cmd_chat(
-    message: Message, command: CommandObject, lang: str, chats: ChatRepo, classifier: Classifier
+    message: Message, command: CommandObject, lang: str, chats: ChatStore, classifier: Classifier
 ) -> None:
     arg = (command.args or "").strip()
     chat = await chats.get(int(arg)) if arg.lstrip("-").isdigit() else None
@@ -137,8 +137,8 @@ async def cmd_chat(
 
 
 async def cmd_chatcountries(
-    message: Message, command: CommandObject, lang: str, chats: ChatRepo, classifier: Classifier,
-    audit: AuditLog, clock: Callable[[], datetime],
+    message: Message, command: CommandObject, lang: str, chats: ChatStore, classifier: Classifier,
+    audit: AuditStore, clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     parts = (command.args or "").split(maxsplit=1)
     if len(parts) != 2 or not parts[0].lstrip("-").isdigit():
@@ -168,8 +168,8 @@ async def cmd_chatcountries(
 
 
 async def on_chat_button(
-    query: CallbackQuery, callback_data: ChatCb, lang: str, chats: ChatRepo, access: AccessRepo,
-    classifier: Classifier, audit: AuditLog, clock: Callable[[], datetime],
+    query: CallbackQuery, callback_data: ChatCb, lang: str, chats: ChatStore, access: AccessStore,
+    classifier: Classifier, audit: AuditStore, clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     act, now, message = callback_data.act, clock(), query.message
     if act is ChatAct.PAGE:

@@ -25,14 +25,13 @@ from bot.i18n.catalog import DEFAULT_LANGUAGE, t
 from bot.settings import Settings
 from handlers.admin.callbacks import DecisionCb
 from handlers.common.filters import CanConfigure
-from storage.access import AccessRepo
-from storage.chats import ChatRepo
+from storage.port import AccessStore, ChatStore
 
 log = logging.getLogger(__name__)
 
 
 class Banned(Filter):
-    """The sender or the chat is banned (admins never are); without AccessRepo nothing is."""
+    """The sender or the chat is banned (admins never are); without AccessStore nothing is."""
 
     def __init__(self, admin_ids: frozenset[int]) -> None:
         self.admin_ids = admin_ids
@@ -40,7 +39,7 @@ class Banned(Filter):
     async def __call__(
         self,
         event: TelegramObject,
-        access: AccessRepo | None = None,
+        access: AccessStore | None = None,
         event_chat: TgChat | None = None,
         event_from_user: TgUser | None = None,
     ) -> bool:
@@ -54,7 +53,7 @@ class Banned(Filter):
 class AccessClosed(Filter):
     """The access mode is approval or invite (checked before any Telegram call)."""
 
-    async def __call__(self, event: TelegramObject, access: AccessRepo | None = None) -> bool:
+    async def __call__(self, event: TelegramObject, access: AccessStore | None = None) -> bool:
         return access is not None and await access.mode() != "open"
 
 
@@ -97,11 +96,11 @@ async def _gate_start(
     command: CommandObject,
     bot: Bot,
     lang: str,
-    chats: ChatRepo,
+    chats: ChatStore,
     settings: Settings,
     clock: Callable[[], datetime],
     admin_ids: frozenset[int],
-    access: AccessRepo | None,
+    access: AccessStore | None,
 ) -> None:
     user = message.from_user
     chat_id = message.chat.id
@@ -148,10 +147,10 @@ def make_access_router(admin_ids: frozenset[int]) -> Router:
         command: CommandObject,
         bot: Bot,
         lang: str,
-        chats: ChatRepo,
+        chats: ChatStore,
         settings: Settings,
         clock: Callable[[], datetime],
-        access: AccessRepo | None = None,
+        access: AccessStore | None = None,
     ) -> None:
         await _gate_start(message, command, bot, lang, chats, settings, clock, admin_ids, access)
 

@@ -18,8 +18,7 @@ from bot.admin.feeds import Added, AddFeed, AlreadyThere
 from bot.i18n.catalog import t
 from bot.ingest.fetcherrors import format_size
 from bot.ingest.opml import MAX_OPML_BYTES, ExportFeed, OpmlError, OpmlFeed, build_opml, parse_opml
-from storage.audit import AuditLog
-from storage.feeds import FeedRepo
+from storage.port import AuditStore, FeedStore
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ class _Progress:
 
 
 async def on_opml_file(
-    message: Message, bot: Bot, lang: str, feeds: FeedRepo, add_feed: AddFeed, audit: AuditLog,
+    message: Message, bot: Bot, lang: str, feeds: FeedStore, add_feed: AddFeed, audit: AuditStore,
     clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     doc = message.document
@@ -101,7 +100,7 @@ async def on_opml_file(
 
 
 async def cmd_exportopml(
-    message: Message, lang: str, feeds: FeedRepo, audit: AuditLog, clock: Callable[[], datetime]
+    message: Message, lang: str, feeds: FeedStore, audit: AuditStore, clock: Callable[[], datetime]
 ) -> None:
     listed = await feeds.list()
     data = build_opml(

@@ -30,7 +30,7 @@ from handlers.admin import sources as admin_sources
 from handlers.admin import stats as admin_stats
 from handlers.admin.callbacks import ADMIN_PREFIXES
 from handlers.common.commands import ADMIN_COMMANDS, admin_help_text
-from storage.audit import AuditLog
+from storage.port import AuditStore
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ async def refuse_command(
     lang: str,
     clock: Callable[[], datetime],
     admin_ids: frozenset[int],
-    audit: AuditLog | None = None,
+    audit: AuditStore | None = None,
 ) -> None:
     user_id = message.from_user.id if message.from_user else 0
     command = (message.text or "").split(maxsplit=1)[0][:64]
@@ -61,7 +61,7 @@ async def refuse_button(
     query: CallbackQuery,
     lang: str,
     clock: Callable[[], datetime],
-    audit: AuditLog | None = None,
+    audit: AuditStore | None = None,
 ) -> None:
     log.warning("non-admin %s pressed admin button %r", query.from_user.id, query.data)
     if audit is not None:
@@ -97,7 +97,7 @@ def make_refusal_router(admin_ids: frozenset[int]) -> Router:
         message: Message,
         lang: str,
         clock: Callable[[], datetime],
-        audit: AuditLog | None = None,
+        audit: AuditStore | None = None,
     ) -> None:
         await refuse_command(message, lang, clock, admin_ids, audit)
 

@@ -11,11 +11,12 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.domain import DEFAULT_ROUTE
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.filters import CanConfigure
 from storage.errors import ConflictError
-from storage.routing import DEFAULT_ROUTE, ChatRouting
+from storage.port import RoutingStore
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ async def cmd_route(
     lang: str,
     classifier: Classifier,
     clock: Callable[[], datetime],
-    routing: ChatRouting,
+    routing: RoutingStore,
 ) -> None:
     slugs = [i.slug for i in classifier.topics]
     names = {i.slug: (i.name_ru if lang == "ru" else i.name_en) for i in classifier.topics}

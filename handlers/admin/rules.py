@@ -22,14 +22,12 @@ from handlers.subscriber.rules import (
     confirm_keyboard,
     error_text,
     parse,
-    rule_repo,
     rules_view,
     test_rule,
 )
 from handlers.subscriber.rules import test_text as rule_test_text
-from storage.audit import AuditLog
-from storage.chat_rules import TooManyRulesError
-from storage.chats import ChatRepo
+from storage.errors import TooManyRulesError
+from storage.port import AuditStore, ChatStore, RuleStore
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +45,8 @@ def _target(args: str | None) -> tuple[int | None, str]:
 
 
 async def cmd_chatrule(
-    message: Message, command: CommandObject, lang: str, chats: ChatRepo, classifier: Classifier,
-    clock: Callable[[], datetime],
+    message: Message, command: CommandObject, lang: str, chats: ChatStore, rules: RuleStore,
+    classifier: Classifier, clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     chat_id, rest = _target(command.args)
     if chat_id is None:
@@ -62,7 +60,7 @@ async def cmd_chatrule(
     except RuleError as exc:
         await message.answer(error_text(lang, exc))
         return
-    repo, now = rule_repo(chats), clock()
+    repo, now = rules, clock()
     if await repo.count(chat_id) >= MAX_RULES:
         await message.answer(t(lang, "rules.err_too_many_rules", limit=MAX_RULES))
         return
@@ -79,7 +77,7 @@ async def cmd_chatrule(
 
 
 async def cmd_chatrules(
-    message: Message, command: CommandObject, lang: str, chats: ChatRepo
+    message: Message, command: CommandObject, lang: str, chats: ChatStore, rules: RuleStore
 ) -> None:
     chat_id, _ = _target(command.args)
     if chat_id is None:
@@ -88,18 +86,18 @@ async def cmd_chatrules(
     if await chats.get(chat_id) is None:
         await message.answer(t(lang, "admin.chat_unknown"))
         return
-    rules = [ChatRule.from_stored(r) for r in await rule_repo(chats).list(chat_id)]
-    text, markup = rules_view(lang, rules, _data(chat_id))
+    stored = [ChatRule.from_stored(r) for r in await rules.list(chat_id)]
+    text, markup = rules_view(lang, stored, _data(chat_id))
     await message.answer(
         t(lang, "admin.chat_rule_for", id=chat_id) + "\n" + text, reply_markup=markup
     )
 
 
 async def on_chat_rule_button(
-    query: CallbackQuery, callback_data: ChatRuleCb, lang: str, chats: ChatRepo,
-    audit: AuditLog, clock: Callable[[], datetime],
+    query: CallbackQuery, callback_data: ChatRuleCb, lang: str, rules: RuleStore,
+    audit: AuditStore, clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
-    message, repo, chat_id, now = query.message, rule_repo(chats), callback_data.chat, clock()
+    message, repo, chat_id, now = query.message, rules, callback_data.chat, clock()
     if not isinstance(message, Message) or callback_data.act not in {a.value for a in RuleAction}:
         await query.answer(t(lang, "errors.bad_button"), show_alert=True)
         return

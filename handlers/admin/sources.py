@@ -19,10 +19,7 @@ from bot.i18n.catalog import t
 from bot.ingest.poller import Ingestor, PollOutcome
 from handlers.admin.callbacks import FeedAct, FeedCb, OfferCb
 from handlers.admin.views import PAGE_SIZE, feed_buttons, feeds_keyboard, offers_keyboard, pages
-from storage.alertlog import DraftRepo
-from storage.audit import AuditLog
-from storage.feeds import FeedRepo
-from storage.stats import StatsRepo
+from storage.port import AuditStore, DraftStore, FeedStore, StatsStore
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +39,7 @@ def _summary(lang: str, added: Added) -> str:
 
 
 async def add_and_answer(
-    url: str, title: str | None, *, lang: str, user_id: int, add_feed: AddFeed, drafts: DraftRepo,
+    url: str, title: str | None, *, lang: str, user_id: int, add_feed: AddFeed, drafts: DraftStore,
     now: datetime,
 ) -> tuple[str, object]:  # fmt: skip
     """Add a feed through the shared use case; (answer text, reply markup or None)."""
@@ -63,7 +60,7 @@ async def add_and_answer(
 
 
 async def cmd_addfeed(
-    message: Message, command: CommandObject, lang: str, add_feed: AddFeed, drafts: DraftRepo,
+    message: Message, command: CommandObject, lang: str, add_feed: AddFeed, drafts: DraftStore,
     clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     parts = (command.args or "").split(maxsplit=1)
@@ -79,7 +76,7 @@ async def cmd_addfeed(
 
 
 async def on_offer(
-    query: CallbackQuery, callback_data: OfferCb, lang: str, add_feed: AddFeed, drafts: DraftRepo,
+    query: CallbackQuery, callback_data: OfferCb, lang: str, add_feed: AddFeed, drafts: DraftStore,
     clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     url = await drafts.take(callback_data.draft, "feed")
@@ -94,7 +91,7 @@ async def on_offer(
     await query.message.answer(text, reply_markup=markup, disable_web_page_preview=True)  # type: ignore[union-attr]
 
 
-async def feeds_page(lang: str, page: int, feeds: FeedRepo, stats: StatsRepo, now: datetime):  # type: ignore[no-untyped-def]
+async def feeds_page(lang: str, page: int, feeds: FeedStore, stats: StatsStore, now: datetime):  # type: ignore[no-untyped-def]
     listed = await feeds.list()
     if not listed:
         return t(lang, "admin.feeds_empty"), None
@@ -115,13 +112,13 @@ async def feeds_page(lang: str, page: int, feeds: FeedRepo, stats: StatsRepo, no
 
 
 async def cmd_feeds(
-    message: Message, lang: str, feeds: FeedRepo, stats: StatsRepo, clock: Callable[[], datetime]
+    message: Message, lang: str, feeds: FeedStore, stats: StatsStore, clock: Callable[[], datetime]
 ) -> None:
     text, markup = await feeds_page(lang, 0, feeds, stats, clock())
     await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
 
 
-async def cmd_delfeed(message: Message, command: CommandObject, lang: str, feeds: FeedRepo) -> None:
+async def cmd_delfeed(message: Message, command: CommandObject, lang: str, feeds: FeedStore) -> None:
     arg = (command.args or "").strip()
     feed = None
     if arg.lstrip("#").isdigit():
@@ -138,8 +135,8 @@ async def cmd_delfeed(message: Message, command: CommandObject, lang: str, feeds
 
 
 async def on_feed_button(
-    query: CallbackQuery, callback_data: FeedCb, lang: str, state: FSMContext, feeds: FeedRepo,
-    stats: StatsRepo, audit: AuditLog, clock: Callable[[], datetime], ingestor: Ingestor | None = None,
+    query: CallbackQuery, callback_data: FeedCb, lang: str, state: FSMContext, feeds: FeedStore,
+    stats: StatsStore, audit: AuditStore, clock: Callable[[], datetime], ingestor: Ingestor | None = None,
 ) -> None:  # fmt: skip
     act, now, page = callback_data.act, clock(), callback_data.page
     message = query.message
@@ -212,7 +209,7 @@ def poll_result(lang: str, outcome: PollOutcome) -> str:
 
 
 async def on_rename_text(
-    message: Message, lang: str, state: FSMContext, feeds: FeedRepo, audit: AuditLog,
+    message: Message, lang: str, state: FSMContext, feeds: FeedStore, audit: AuditStore,
     clock: Callable[[], datetime],
 ) -> None:  # fmt: skip
     data = await state.get_data()

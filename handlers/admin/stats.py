@@ -18,7 +18,7 @@ from bot.digests.render import SOURCE_LIMIT, shorten
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.views import topic_choices
-from storage.stats import StatsRepo
+from storage.port import StatsStore
 
 DAYS = 14
 MAX_SERIES = 8
@@ -33,7 +33,7 @@ def _days(now: datetime) -> list[str]:
 async def cmd_stats(
     message: Message,
     lang: str,
-    stats: StatsRepo,
+    stats: StatsStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
 ) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.domain import Feed
+from bot.domain import Chat, Feed
 from bot.i18n.catalog import t
 from bot.ingest.probe import FeedLink
 from handlers.admin.callbacks import (
@@ -20,7 +20,6 @@ from handlers.admin.callbacks import (
     OfferCb,
 )
 from handlers.common.choices import PRESET_TIMES
-from storage.chats import Chat
 
 PAGE_SIZE = 5
 ON, OFF = "✅", "▫️"

@@ -10,9 +10,9 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from handlers.common.commands import SUBSCRIPTION_COMMANDS
-from storage.chats import Chat
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from aiogram.filters import Filter
 from aiogram.types import Chat as TgChat
 from aiogram.types import Message, TelegramObject, User
 
-from storage.chats import Chat
+from bot.domain import Chat
 
 ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR})
 

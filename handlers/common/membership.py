@@ -11,15 +11,16 @@ from aiogram.enums import ChatType
 from aiogram.filters import JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
-from storage.chats import Chat, ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
 
 async def on_bot_left(
     event: ChatMemberUpdated,
-    chats: ChatRepo,
+    chats: ChatStore,
     clock: Callable[[], datetime],
     subscriber: Chat | None,
 ) -> None:
@@ -33,7 +34,7 @@ async def on_bot_added(event: ChatMemberUpdated, lang: str) -> None:
     await event.answer(t(lang, "onboarding.added_to_group"))
 
 
-async def on_group_upgraded(message: Message, chats: ChatRepo) -> None:
+async def on_group_upgraded(message: Message, chats: ChatStore) -> None:
     """Telegram moved the group to a new (supergroup) id: the subscription follows."""
     assert message.migrate_to_chat_id is not None
     await chats.migrate(message.chat.id, message.migrate_to_chat_id)

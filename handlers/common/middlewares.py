@@ -10,11 +10,11 @@ from aiogram.types import Chat as TgChat
 from aiogram.types import TelegramObject, User
 
 from bot.i18n.catalog import pick_language
-from storage.chats import ChatRepo
+from storage.port import ChatStore
 
 
 class ChatContextMiddleware(BaseMiddleware):
-    """Adds `subscriber: storage.chats.Chat | None` and `lang: str` to the handler data.
+    """Adds `subscriber: bot.domain.Chat | None` and `lang: str` to the handler data.
 
     Registered as an outer middleware on `dp.update` after aiogram's own user-context middleware,
     so `event_chat` / `event_from_user` are already known. The language is the chat's saved one,
@@ -27,7 +27,7 @@ class ChatContextMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        chats: ChatRepo = data["chats"]
+        chats: ChatStore = data["chats"]
         chat: TgChat | None = data.get("event_chat")
         user: User | None = data.get("event_from_user")
         subscriber = await chats.get(chat.id) if chat is not None else None

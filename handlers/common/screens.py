@@ -11,6 +11,7 @@ from datetime import datetime
 
 from aiogram.types import CallbackQuery, ForceReply, InlineKeyboardMarkup, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common import keyboards as kb
@@ -22,7 +23,7 @@ from handlers.common.views import (
     topic_choices,
     zone_text,
 )
-from storage.chats import Chat, ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ async def show_summary(
 
 async def finish_onboarding(
     target: CallbackQuery | Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     chat: Chat,
     classifier: Classifier,
     now: datetime,
@@ -139,7 +140,7 @@ async def finish_onboarding(
 
 async def after_change(
     target: CallbackQuery | Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     chat: Chat,
     classifier: Classifier,
     now: datetime,

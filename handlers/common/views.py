@@ -6,10 +6,10 @@ from datetime import datetime
 from html import escape
 
 from bot.digests.slots import zone_for
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.choices import Choice, city_of, order_countries
-from storage.chats import Chat
 
 
 def topic_choices(classifier: Classifier, lang: str) -> list[Choice]:

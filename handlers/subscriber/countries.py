@@ -10,13 +10,14 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.callbacks import CountryAction, CountryCb, Flow
 from handlers.common.choices import page_count
 from handlers.common.filters import Subscribed
 from handlers.common.screens import after_change, show_countries
-from storage.chats import Chat, ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ async def cmd_countries(message: Message, classifier: Classifier, subscriber: Ch
 async def on_country_button(
     query: CallbackQuery,
     callback_data: CountryCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,

@@ -10,11 +10,11 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.filters import Subscribed
 from handlers.common.views import topic_choices
-from storage.chats import Chat
 
 if TYPE_CHECKING:  # the service lives with the scheduler jobs; handlers only call it
     from bot.digests.planner import DigestService

@@ -10,20 +10,21 @@ from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.settings import Settings
 from bot.understand.classify import Classifier
 from handlers.common.callbacks import Flow
 from handlers.common.commands import help_text
 from handlers.common.screens import show_summary, show_topics
-from storage.chats import Chat, ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
 
 async def subscribe(
     message: Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     settings: Settings,
     subscriber: Chat | None,
     lang: str,
@@ -51,7 +52,7 @@ async def subscribe(
 
 async def cmd_start(
     message: Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     settings: Settings,
     clock: Callable[[], datetime],
@@ -70,7 +71,7 @@ async def cmd_start(
 
 async def channel_start(
     post: Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     settings: Settings,
     clock: Callable[[], datetime],

@@ -14,11 +14,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.digests.slots import parse_quiet
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from handlers.common.callbacks import QuietCb
 from handlers.common.filters import Subscribed
 from handlers.common.screens import show
-from storage.chats import Chat, ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def quiet_keyboard(lang: str, chat: Chat) -> InlineKeyboardMarkup:
 async def cmd_quiet(
     message: Message,
     command: CommandObject,
-    chats: ChatRepo,
+    chats: ChatStore,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:
@@ -77,7 +78,7 @@ async def cmd_quiet(
 async def on_quiet_button(
     query: CallbackQuery,
     callback_data: QuietCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:

@@ -22,12 +22,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.digests.render import shorten
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.chatrules import MAX_RULES, ChatRule, RuleError, RuleSpec, parse_rule
 from bot.understand.classify import Classifier
 from handlers.common.filters import Subscribed
-from storage.chat_rules import RuleRepo, TooManyRulesError
-from storage.chats import Chat, ChatRepo
+from storage.errors import TooManyRulesError
+from storage.port import RuleStore
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class RuleTest:
     titles: tuple[str, ...]  # the newest matches
 
 
-async def test_rule(repo: RuleRepo, spec: RuleSpec, now: datetime) -> RuleTest:
+async def test_rule(repo: RuleStore, spec: RuleSpec, now: datetime) -> RuleTest:
     """What the rule would have matched in the last 7 days of the archive."""
     candidates = await repo.recent_candidates(
         spec.required, now - TEST_WINDOW, limit=CANDIDATE_LIMIT
@@ -75,11 +76,6 @@ async def test_rule(repo: RuleRepo, spec: RuleSpec, now: datetime) -> RuleTest:
 
 def _esc(text: str) -> str:
     return html.escape(text, quote=False)  # message text, never an attribute
-
-
-def rule_repo(chats: ChatRepo) -> RuleRepo:
-    """The rules live next to the chats (same database); no extra dependency to wire."""
-    return RuleRepo(chats.db)
 
 
 def parse(classifier: Classifier, args: str | None) -> RuleSpec:
@@ -136,11 +132,11 @@ async def cmd_rule(
     message: Message,
     command: CommandObject,
     classifier: Classifier,
-    chats: ChatRepo,
+    rules: RuleStore,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:
-    lang, repo, now = subscriber.language, rule_repo(chats), clock()
+    lang, repo, now = subscriber.language, rules, clock()
     try:
         spec = parse(classifier, command.args)
     except RuleError as exc:
@@ -160,7 +156,7 @@ async def cmd_testrule(
     message: Message,
     command: CommandObject,
     classifier: Classifier,
-    chats: ChatRepo,
+    rules: RuleStore,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:
@@ -170,24 +166,24 @@ async def cmd_testrule(
     except RuleError as exc:
         await message.answer(error_text(lang, exc))
         return
-    result = await test_rule(rule_repo(chats), spec, clock())
+    result = await test_rule(rules, spec, clock())
     await message.answer(test_text(lang, spec, result))
 
 
-async def cmd_rules(message: Message, chats: ChatRepo, subscriber: Chat) -> None:
-    rules = [ChatRule.from_stored(r) for r in await rule_repo(chats).list(subscriber.id)]
-    text, markup = rules_view(subscriber.language, rules)
+async def cmd_rules(message: Message, rules: RuleStore, subscriber: Chat) -> None:
+    stored = [ChatRule.from_stored(r) for r in await rules.list(subscriber.id)]
+    text, markup = rules_view(subscriber.language, stored)
     await message.answer(text, reply_markup=markup)
 
 
 async def on_rule_button(
     query: CallbackQuery,
     callback_data: RuleCb,
-    chats: ChatRepo,
+    rules: RuleStore,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:
-    lang, repo, message = subscriber.language, rule_repo(chats), query.message
+    lang, repo, message = subscriber.language, rules, query.message
     if not isinstance(message, Message):
         await query.answer(t(lang, "errors.bad_button"), show_alert=True)
         return

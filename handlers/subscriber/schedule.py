@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.digests.slots import parse_time
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common import keyboards as kb
@@ -29,7 +30,7 @@ from handlers.common.screens import (
     show_summary,
 )
 from handlers.common.states import TextInput
-from storage.chats import Chat, ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ async def cmd_schedule(message: Message, clock: Callable[[], datetime], subscrib
 
 
 def _is_valid(data: ScheduleCb) -> bool:
-    """Buttons carry the whole choice, so a forged one must not reach ChatRepo.set_schedule."""
+    """Buttons carry the whole choice, so a forged one must not reach ChatStore.set_schedule."""
     weekday_ok = data.mode is not Mode.WEEKLY or 0 <= data.day <= 6
     match data.action:
         case ScheduleAction.TIME:
@@ -60,7 +61,7 @@ def _is_valid(data: ScheduleCb) -> bool:
 async def on_schedule_button(
     query: CallbackQuery,
     callback_data: ScheduleCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,
@@ -118,7 +119,7 @@ async def on_schedule_button(
 
 async def on_time_typed(
     message: Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,

@@ -16,15 +16,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.digests.render import CountryNames, Labels, pack, render_item
 from bot.digests.selection import DigestItem
 from bot.digests.slots import zone_for
-from bot.domain import Article, Feed
+from bot.domain import Article, Chat, Feed
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.callbacks import MuteCb
 from handlers.common.filters import Subscribed
 from handlers.common.screens import show
 from handlers.common.views import topic_choices
-from storage.chats import Chat, ChatRepo
-from storage.feeds import FeedRepo
+from storage.port import ChatStore, FeedStore
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ def sources_page(
 
 
 async def cmd_sources(
-    message: Message, feeds: FeedRepo, chats: ChatRepo, lang: str, subscriber: Chat | None
+    message: Message, feeds: FeedStore, chats: ChatStore, lang: str, subscriber: Chat | None
 ) -> None:
     active = await feeds.list_active()
     if not active:
@@ -124,8 +123,8 @@ async def cmd_sources(
 async def on_mute_button(
     query: CallbackQuery,
     callback_data: MuteCb,
-    feeds: FeedRepo,
-    chats: ChatRepo,
+    feeds: FeedStore,
+    chats: ChatStore,
     subscriber: Chat,
 ) -> None:
     """Mute or unmute one source for this chat (feed 0: just turn the page)."""

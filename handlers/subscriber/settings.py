@@ -11,6 +11,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import LANGUAGES, t
 from bot.understand.classify import Classifier
 from handlers.common import keyboards as kb
@@ -26,7 +27,7 @@ from handlers.common.screens import (
 )
 from handlers.subscriber.digest import send_latest
 from handlers.subscriber.quiet import quiet_keyboard, quiet_text
-from storage.chats import Chat, ChatRepo
+from storage.port import ChatStore
 
 if TYPE_CHECKING:  # the service lives with the scheduler jobs; handlers only call it
     from bot.digests.planner import DigestService
@@ -50,7 +51,7 @@ async def cmd_language(message: Message, subscriber: Chat) -> None:
 async def cmd_pause_resume(
     message: Message,
     command: CommandObject,
-    chats: ChatRepo,
+    chats: ChatStore,
     clock: Callable[[], datetime],
     subscriber: Chat,
 ) -> None:
@@ -69,7 +70,7 @@ async def cmd_stop(message: Message, subscriber: Chat) -> None:
 async def on_settings_button(
     query: CallbackQuery,
     callback_data: SettingsCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,
@@ -113,7 +114,7 @@ async def on_settings_button(
 async def on_language_button(
     query: CallbackQuery,
     callback_data: LanguageCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,
@@ -130,7 +131,7 @@ async def on_language_button(
 async def on_stop_button(
     query: CallbackQuery,
     callback_data: StopCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,

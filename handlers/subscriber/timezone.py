@@ -13,6 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.digests.slots import parse_timezone
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.callbacks import Flow, ZoneAction, ZoneCb
@@ -26,7 +27,7 @@ from handlers.common.screens import (
     show_zones,
 )
 from handlers.common.states import TextInput
-from storage.chats import Chat, ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ async def cmd_timezone(message: Message, clock: Callable[[], datetime], subscrib
 async def on_zone_button(
     query: CallbackQuery,
     callback_data: ZoneCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,
@@ -65,7 +66,7 @@ async def on_zone_button(
 
 async def on_zone_typed(
     message: Message,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,

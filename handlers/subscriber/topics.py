@@ -10,12 +10,13 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
+from bot.domain import Chat
 from bot.i18n.catalog import t
 from bot.understand.classify import Classifier
 from handlers.common.callbacks import Flow, TopicAction, TopicCb
 from handlers.common.filters import Subscribed
 from handlers.common.screens import after_change, show_topics
-from storage.chats import Chat, ChatRepo
+from storage.port import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ async def cmd_topics(message: Message, classifier: Classifier, subscriber: Chat)
 async def on_topic_button(
     query: CallbackQuery,
     callback_data: TopicCb,
-    chats: ChatRepo,
+    chats: ChatStore,
     classifier: Classifier,
     clock: Callable[[], datetime],
     subscriber: Chat,

@@ -23,6 +23,7 @@ from bot.delivery.sender import Sender
 from bot.settings import Settings
 from storage.chats import ChatRepo
 from storage.monitoring import MonitoringRepo
+from storage.stores import stores_over
 from storage.timefmt import to_db
 from tests.e2e.test_app_run import Child, schedule_poll_now
 from tests.e2e.test_startup import bot_api, one_line  # noqa: F401 (fixture)
@@ -148,7 +149,7 @@ async def test_scrape_counts_polls_articles_digests_sends_and_the_backlog(
 
         server.fail_next("sendMessage", "429", chat_id=1, retry_after=1)
         server.fail_next("sendMessage", "403", chat_id=3)
-        sender = Sender(bot, core.db, rate=0, backoff_base=0.01, idle_poll=0.2,
+        sender = Sender(bot, stores_over(core.db), rate=0, backoff_base=0.01, idle_poll=0.2,
                         events=core.events)  # fmt: skip
         await sender.drain(timeout=30)
         assert len(server.sent(1)) == len(server.sent(2)) == 1 and not server.sent(3)

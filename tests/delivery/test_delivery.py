@@ -16,9 +16,11 @@ import pytest
 
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import Sender
+from bot.domain import DigestPlan
 from storage.chats import ChatRepo
 from storage.db import Database
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
+from storage.stores import stores_over
 from tests.support.fakebotapi import FakeBotAPI
 
 NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)
@@ -52,7 +54,7 @@ def sender(bot, db, **kw) -> Sender:
     kw.setdefault("rate", 0)
     kw.setdefault("backoff_base", 0.01)
     kw.setdefault("idle_poll", 0.2)
-    return Sender(bot, db, **kw)
+    return Sender(bot, stores_over(db), **kw)
 
 
 async def test_parts_in_order_and_marked_sent(db, server, bot):

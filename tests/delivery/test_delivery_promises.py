@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from bot.delivery.sender import Sender
+from bot.domain import DigestPlan
 from storage.db import Database
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
+from storage.stores import stores_over
 from tests.support.fakebotapi import FakeBotAPI
 
 NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)
@@ -75,7 +77,7 @@ async def test_private_flood_wait_is_kept_for_the_chat_and_pauses_everyone(tmp_p
     expected = await fill(path, range(1, 5), parts=2)
     server.fail_next("sendMessage", "429", chat_id=2, retry_after=2)
     async with Database(path) as db:
-        await Sender(bot, db, rate=0, concurrency=1, idle_poll=0.1).drain(timeout=30)
+        await Sender(bot, stores_over(db), rate=0, concurrency=1, idle_poll=0.1).drain(timeout=30)
     assert_each_chat_got_its_digest_once(server, expected)
     assert server.assert_retries_waited() == 1  # chat 2 retried, no sooner than 2 s later
     assert server.assert_global_pauses() == 1  # and nobody else was sent to meanwhile
@@ -86,7 +88,7 @@ async def test_group_flood_wait_holds_only_the_group(tmp_path, server, bot):
     expected = await fill(path, (-3, -2, -1, 1, 2, 3), parts=2)
     server.fail_next("sendMessage", "429", chat_id=-2, retry_after=2)
     async with Database(path) as db:
-        await Sender(bot, db, rate=0, concurrency=2, idle_poll=0.1).drain(timeout=30)
+        await Sender(bot, stores_over(db), rate=0, concurrency=2, idle_poll=0.1).drain(timeout=30)
     assert_each_chat_got_its_digest_once(server, expected)
     assert server.assert_retries_waited() == 1
     (flood,) = [r for r in server.requests if r.status == 429]
@@ -101,7 +103,7 @@ async def test_repeated_flood_waits_each_kept(tmp_path, server, bot):
     expected = await fill(path, range(1, 3), parts=1)
     server.fail_next("sendMessage", "429", chat_id=1, retry_after=1, times=2)
     async with Database(path) as db:
-        await Sender(bot, db, rate=0, concurrency=1, idle_poll=0.1).drain(timeout=30)
+        await Sender(bot, stores_over(db), rate=0, concurrency=1, idle_poll=0.1).drain(timeout=30)
     assert_each_chat_got_its_digest_once(server, expected)
     assert server.assert_retries_waited() == 2 and server.assert_global_pauses() == 2
 
@@ -224,7 +226,7 @@ async def test_a_send_telegram_holds_is_not_marked_sent_until_accepted(tmp_path,
     expected = await fill(path, (1,), parts=2)
     server.fail_next("sendMessage", "hang", chat_id=1)
     async with Database(path) as db:
-        engine = Sender(bot, db, rate=0, concurrency=1, idle_poll=0.05, backoff_base=0.05,
+        engine = Sender(bot, stores_over(db), rate=0, concurrency=1, idle_poll=0.05, backoff_base=0.05,
                         request_timeout=30)  # fmt: skip
         engine.start()
         try:
@@ -255,7 +257,7 @@ async def test_ban_holds_for_digests_queued_before_it_even_after_unban(tmp_path,
     async with Database(path) as db:
         access = AccessRepo(db)
         assert await access.ban(2, by=999, reason="spam", now=NOW)
-        engine = Sender(bot, db, rate=0, idle_poll=0.1)
+        engine = Sender(bot, stores_over(db), rate=0, idle_poll=0.1)
         await engine.drain(timeout=30)
         assert received(server, 2) == [] and server.sends(2) == []
         assert await access.unban(2, NOW)
@@ -274,7 +276,7 @@ async def test_ban_between_parts_stops_the_rest(tmp_path, server, bot):
     path = tmp_path / "ban.sqlite3"
     await fill(path, (1, 2), parts=3)
     async with Database(path) as db:
-        engine = Sender(bot, db, rate=100, idle_poll=0.1)  # parts of a chat 1 s apart
+        engine = Sender(bot, stores_over(db), rate=100, idle_poll=0.1)  # parts of a chat 1 s apart
         engine.start()
         try:
             await server.wait_sent(1, 1, timeout=10)
@@ -294,7 +296,7 @@ async def test_ban_while_fetched_but_not_yet_sent(tmp_path, server, bot):
     await fill(path, (1, 2), parts=1)
     async with Database(path) as db:
         # One send per 2 s overall: chat 2 waits in the sender's hands while chat 1 goes.
-        engine = Sender(bot, db, rate=0.5, concurrency=1, idle_poll=0.1)
+        engine = Sender(bot, stores_over(db), rate=0.5, concurrency=1, idle_poll=0.1)
         engine.start()
         try:
             await server.wait_sent(1, 1, timeout=10)
@@ -319,10 +321,10 @@ async def test_stop_or_block_holds_for_queued_digests(tmp_path, server, bot, how
             assert await chats.delete(2)  # what /stop's confirmation does
         else:
             await chats.set_status(2, "blocked", NOW)  # what a my_chat_member "kicked" does
-        await Sender(bot, db, rate=0, idle_poll=0.1).drain(timeout=30)
+        await Sender(bot, stores_over(db), rate=0, idle_poll=0.1).drain(timeout=30)
         if how == "blocked":
             await chats.reactivate(2, NOW)  # the user comes back with /start
-            await Sender(bot, db, rate=0, idle_poll=0.1).drain(timeout=30)
+            await Sender(bot, stores_over(db), rate=0, idle_poll=0.1).drain(timeout=30)
     assert server.sends(2) == []
     del expected[2]
     assert_each_chat_got_its_digest_once(server, expected)

@@ -15,8 +15,9 @@ from datetime import datetime
 
 import pytest
 
+from bot.domain import DigestPlan
 from storage.db import Database
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
 from tests.support.outage import (
     START,
     FakeTime,

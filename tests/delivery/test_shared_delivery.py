@@ -14,6 +14,7 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import Sender
 from storage.engines import open_database
 from storage.outbox import OutboxRepo
+from storage.stores import stores_over
 from tests.support.outage import START, FakeTime, OutageBotAPI, fan_out
 
 CHATS = 20
@@ -32,7 +33,7 @@ async def test_two_workers_share_the_outbox_without_a_repeat(pg_template):
         await fan_out(db_a, CHATS, PARTS)
         bot = server.make_bot()
         workers = [
-            Sender(bot, db, rate=0, idle_poll=0.05, exclusive=False, concurrency=3)
+            Sender(bot, stores_over(db), rate=0, idle_poll=0.05, exclusive=False, concurrency=3)
             for db in (db_a, db_b)
         ]
         try:
@@ -72,7 +73,7 @@ async def test_a_dead_workers_claim_is_taken_over_when_its_lease_ends(pg_templat
         # a claim is exclusive: nobody else takes it while the lease runs
         assert not await outbox.claim(head.id, "someone-else", START, START + lease)
         bot = server.make_bot()
-        survivor = Sender(bot, db, rate=0, idle_poll=1.0, clock=time.now, sleep=time.sleep,
+        survivor = Sender(bot, stores_over(db), rate=0, idle_poll=1.0, clock=time.now, sleep=time.sleep,
                           limiter=RateLimiter(0, clock=time.monotonic), exclusive=False,
                           lease=lease, request_timeout=5)  # fmt: skip
         try:
@@ -91,9 +92,7 @@ async def _run_two(url, server, *, chats: int, rate: float, until_sent: int) -> 
         bot = server.make_bot()
         workers = [
             # a short lease: each claims a second's worth of sends at a time (4 at rate 4)
-            Sender(
-                bot,
-                db,
+            Sender(bot, stores_over(db),
                 rate=rate,
                 idle_poll=0.05,
                 exclusive=False,

@@ -19,6 +19,7 @@ from storage.broadcasts import BroadcastRepo
 from storage.chats import ChatRepo
 from storage.outbox import OutboxRepo
 from storage.routing import ChatRouting
+from storage.stores import stores_over
 from tests.digests.test_digest import art
 from tests.digests.test_digest_jobs import T0, Clock, add_article
 from tests.support.adminharness import USER, running_admin_bot
@@ -160,7 +161,7 @@ async def test_link_preview_rides_with_the_top_story_thread(db, clock):
 async def test_forum_digest_through_the_sender_carries_message_thread_id(db, clock):
     async with FakeBotAPI() as server:
         bot = server.make_bot()
-        sender = Sender(bot, db, rate=0, idle_poll=0.2)
+        sender = Sender(bot, stores_over(db), rate=0, idle_poll=0.2)
         service = make_service(db, clock, on_enqueued=sender.wake)
         await subscribe(db, FORUM, routes={"human_rights": 11, "cis": 22})
         await subscribe(db, PLAIN)

@@ -12,6 +12,7 @@ from bot.delivery.sender import Sender
 from bot.digests.planner import DigestService
 from bot.digests.render import Labels
 from storage.chats import ChatRepo
+from storage.stores import stores_over
 from storage.timefmt import to_db
 from tests.support.fakebotapi import FakeBotAPI
 
@@ -216,7 +217,7 @@ async def test_digest_now_latest_and_preview(db, service, clock):
 async def test_tick_to_telegram_end_to_end(db, clock):
     async with FakeBotAPI() as server:
         bot = server.make_bot()
-        sender = Sender(bot, db, rate=0, idle_poll=0.2)
+        sender = Sender(bot, stores_over(db), rate=0, idle_poll=0.2)
         service = DigestService(db, labels_for=LABELS.__getitem__, clock=clock,
                                 on_enqueued=sender.wake)  # fmt: skip
         for chat_id in (1, 2, 3):

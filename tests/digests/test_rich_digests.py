@@ -15,6 +15,7 @@ from bot.digests.render import Labels, render_rich_digest, rich_block_count, tel
 from bot.digests.selection import DigestFilter, select_digest
 from bot.domain import Article
 from storage.chats import ChatRepo
+from storage.stores import stores_over
 from storage.timefmt import to_db
 from tests.support import fakebotapi_objects as obj
 from tests.support.fakebotapi import FakeBotAPI
@@ -132,7 +133,7 @@ async def add_articles(db, count: int) -> None:
 
 async def run_digests(db, server: FakeBotAPI, chats: list[int]) -> None:
     bot = server.make_bot()
-    sender = Sender(bot, db, rate=0, idle_poll=0.1)
+    sender = Sender(bot, stores_over(db), rate=0, idle_poll=0.1)
     service = DigestService(db, labels_for=LABELS.__getitem__, clock=lambda: T0)
     for chat_id in chats:
         assert await service.digest_now(chat_id) > 0
@@ -177,6 +178,6 @@ async def test_a_refused_rich_digest_goes_out_compact_exactly_once(db, refusal):
         # a restart finds nothing left to send
         async with FakeBotAPI() as again:
             bot = again.make_bot()
-            await Sender(bot, db, rate=0, idle_poll=0.1).drain(timeout=10)
+            await Sender(bot, stores_over(db), rate=0, idle_poll=0.1).drain(timeout=10)
             await bot.session.close()
             assert again.sent(1) == [] and again.sent(2) == []

@@ -13,6 +13,7 @@ from bot.delivery.sender import Sender
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poller import Ingestor
 from storage.articles import ArticleRepo
+from storage.stores import stores_over
 from tests.e2e.test_e2e_reading import services
 from tests.support.botharness import NOW, running_bot
 from tests.support.feedgen import Item, rss
@@ -75,7 +76,7 @@ async def subscribe(env, chat: int, lang: str) -> None:
 async def digest_of(env, chat: int) -> list[dict]:
     before = len(env.server.sent(chat))
     assert await env.send(chat, "/digest") == []  # queued for the sender
-    await Sender(env.bot, env.db, rate=0, idle_poll=0.1).drain(timeout=30)
+    await Sender(env.bot, stores_over(env.db), rate=0, idle_poll=0.1).drain(timeout=30)
     return env.server.sent(chat)[before:]
 
 

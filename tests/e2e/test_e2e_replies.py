@@ -12,6 +12,7 @@ import pytest
 
 from bot.delivery.sender import Sender
 from handlers.common.replies import ReplyScope
+from storage.stores import stores_over
 from tests.delivery.test_delivery import queue, subscribe
 from tests.e2e.test_e2e_reading import USER, add_article, services
 from tests.support.adminharness import ADMIN, running_admin_bot
@@ -152,7 +153,7 @@ async def test_feeds_poll_now_that_changes_nothing_is_no_error(admin_env, feed_s
 
 async def test_the_sender_on_the_same_bot_still_handles_429_itself(admin_env):
     """Started inside an update's handling, the sender still runs outside the reply scope."""
-    engine = Sender(admin_env.bot, admin_env.db, rate=0, backoff_base=0.01, idle_poll=0.05)
+    engine = Sender(admin_env.bot, stores_over(admin_env.db), rate=0, backoff_base=0.01, idle_poll=0.05)
     await subscribe(admin_env.db, 55)
     await queue(admin_env.db, 55, "digest text")
     admin_env.server.fail_next("sendMessage", "429", chat_id=55, retry_after=1)

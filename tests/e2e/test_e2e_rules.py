@@ -14,6 +14,7 @@ from bot.delivery.sender import Sender
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poller import Ingestor
 from storage.articles import ArticleRepo
+from storage.stores import stores_over
 from tests.e2e.test_e2e_reading import services
 from tests.support.botharness import NOW, running_bot
 from tests.support.feedgen import Item, rss
@@ -120,7 +121,7 @@ class Env:
             )
             for c in chat_ids
         }
-        sender = Sender(self.bot, self.db, rate=0, idle_poll=0.2)
+        sender = Sender(self.bot, stores_over(self.db), rate=0, idle_poll=0.2)
         sender.start()
         try:
             for chat_id in chat_ids:

@@ -13,6 +13,7 @@ import pytest
 from bot.delivery.sender import Sender
 from bot.digests.planner import DigestService
 from bot.digests.render import Labels
+from storage.stores import stores_over
 from storage.timefmt import to_db
 from tests.e2e.test_e2e_reading import subscribe_to_un
 from tests.support.adminharness import ADMIN, running_admin_bot
@@ -96,7 +97,7 @@ async def test_digest_shows_the_source_and_the_also_list_as_typed(env):
     await story(env, OTHER, first, "https://mfa.tj/1")
     before = len(env.server.sent(USER))
     assert await env.send(USER, "/digest") == []  # queued; the sender delivers it
-    sender = Sender(env.bot, env.db, rate=0)
+    sender = Sender(env.bot, stores_over(env.db), rate=0)
     await sender.drain(timeout=10)
     (digest,) = env.server.sent(USER)[before:]
     assert_all_accepted(env.server)

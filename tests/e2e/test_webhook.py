@@ -21,6 +21,7 @@ from bot.app.webhook import WebhookConfig, build_webhook_app
 from bot.settings import Settings
 from bot.understand.classify import Classifier
 from handlers import build_dispatcher
+from storage.chat_rules import RuleRepo
 from storage.chats import ChatRepo
 from storage.conversations import DialogRepo
 from storage.engines import open_database
@@ -135,7 +136,7 @@ async def webhook_process(
         dp = build_dispatcher(
             storage=DatabaseStorage(DialogRepo(db), utc_now),
             chats=ChatRepo(db), digests=None, classifier=classifier, feeds=FeedRepo(db),  # type: ignore[arg-type]
-            search=None, settings=settings, clock=utc_now,  # type: ignore[arg-type]
+            rules=RuleRepo(db), search=None, settings=settings, clock=utc_now,  # type: ignore[arg-type]
         )  # fmt: skip
         app = build_webhook_app(dp, server.make_bot(), config, UpdateLedger(db), utc_now)
         runner = web.AppRunner(app, handle_signals=False)

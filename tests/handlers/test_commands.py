@@ -73,7 +73,7 @@ def registrations(dp: Dispatcher) -> list[Registration]:
 def dispatcher() -> Dispatcher:
     settings = Settings(_env_file=None, bot_token="123:x", admin_ids=frozenset({1001}))
     return build_dispatcher(storage=MemoryStorage(), chats=None, digests=None, classifier=None,  # type: ignore[arg-type]
-                            feeds=None, search=None, settings=settings,  # type: ignore[arg-type]
+                            feeds=None, rules=None, search=None, settings=settings,  # type: ignore[arg-type]
                             clock=lambda: datetime.now(UTC))  # fmt: skip
 
 

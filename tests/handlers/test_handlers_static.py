@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain import Chat
 from bot.understand.classify import Classifier
 from handlers.common import keyboards as kb
 from handlers.common.callbacks import Flow, Mode
 from handlers.common.choices import COMMON_ZONES, PRESET_TIMES, mask_to_times, times_to_mask
 from handlers.common.menu import menu
 from handlers.common.views import country_choices, summary_text, topic_choices
-from storage.chats import Chat
 
 NOW = datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
 HANDLERS = Path(__file__).parents[2] / "handlers"

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage.chats import ChatNotFoundError, ChatRepo
+from storage.chats import ChatRepo
 from storage.db import Database
+from storage.errors import ChatNotFoundError
 from storage.timefmt import to_db
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.domain import DigestPlan, Snapshot
 from storage.chats import ChatRepo
+from storage.errors import DatabaseUnavailable
 from storage.feeds import FeedRepo
-from storage.monitoring import DatabaseUnavailable, MonitoringRepo, Snapshot
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.monitoring import MonitoringRepo
+from storage.outbox import OutboxRepo
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

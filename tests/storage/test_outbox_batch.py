@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain import DigestPlan
 from storage.engines import open_database
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
 from storage.timefmt import to_db
 
 NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)

@@ -11,10 +11,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.app.fsm import DatabaseStorage
+from bot.domain import Claim
 from handlers.common.states import TextInput
 from storage.conversations import DialogRepo
 from storage.engines import AnyDatabase, open_database
-from storage.webhook_updates import Claim, UpdateLedger
+from storage.webhook_updates import UpdateLedger
 
 T0 = datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
 KEY = StorageKey(bot_id=123456, chat_id=-1001, user_id=42)

@@ -35,12 +35,14 @@ from storage.alertlog import DraftRepo
 from storage.articles import ArticleRepo
 from storage.audit import AuditLog
 from storage.broadcasts import BroadcastRepo
+from storage.chat_rules import RuleRepo
 from storage.chats import ChatRepo
 from storage.conversations import DialogRepo
 from storage.db import Database
 from storage.feeds import FeedRepo
 from storage.routing import ChatRouting
 from storage.stats import StatsRepo
+from storage.stores import stores_over
 from tests.support import fakebotapi_objects as obj
 from tests.support.botharness import NOW, BotEnv, HandledTracker
 from tests.support.fakebotapi import FakeBotAPI
@@ -141,7 +143,7 @@ async def running_admin_bot(tmp_path: Path, **settings: Any) -> AsyncIterator[Ad
     def clock() -> Any:
         return clock_value[0]
 
-    sender = Sender(bot, db, rate=200, backoff_base=0.05)
+    sender = Sender(bot, stores_over(db), rate=200, backoff_base=0.05)
     fetcher = Fetcher(policy=LOOPBACK_ONLY, timeout=5)
     broadcaster = Broadcaster(
         BroadcastRepo(db), clock=clock, on_enqueued=sender.wake, poll_seconds=0.05
@@ -154,7 +156,7 @@ async def running_admin_bot(tmp_path: Path, **settings: Any) -> AsyncIterator[Ad
                           classifier=classifier, poll_interval=timedelta(minutes=30), clock=clock),
     )  # fmt: skip
     dp = build_dispatcher(storage=DatabaseStorage(DialogRepo(db), clock), chats=chats, digests=None, classifier=classifier, feeds=feeds,  # type: ignore[arg-type]
-                          search=None, settings=config, clock=clock, admin=admin)  # type: ignore[arg-type]  # fmt: skip
+                          rules=RuleRepo(db), search=None, settings=config, clock=clock, admin=admin)  # type: ignore[arg-type]  # fmt: skip
     tracker = HandledTracker()
     dp.update.outer_middleware(tracker)
     polling = asyncio.create_task(dp.start_polling(bot, polling_timeout=1, handle_signals=False))

@@ -19,6 +19,7 @@ from bot.app.fsm import DatabaseStorage
 from bot.settings import Settings
 from bot.understand.classify import Classifier
 from handlers import build_dispatcher
+from storage.chat_rules import RuleRepo
 from storage.chats import ChatRepo
 from storage.conversations import DialogRepo
 from storage.db import Database
@@ -131,6 +132,7 @@ async def running_bot(
     dp = build_dispatcher(
         storage=DatabaseStorage(DialogRepo(db), clock),
         chats=chats,
+        rules=RuleRepo(db),
         digests=extra.get("digests"),
         classifier=classifier,
         feeds=feeds,

@@ -22,8 +22,10 @@ from aiohttp import web
 
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import Sender
+from bot.domain import DigestPlan
 from storage.db import Database
-from storage.outbox import DigestPlan, OutboxRepo
+from storage.outbox import OutboxRepo
+from storage.stores import stores_over
 from tests.support.fakebotapi import Failure, FakeBotAPI, Request
 
 START = datetime(2025, 6, 1, 6, tzinfo=UTC)
@@ -149,7 +151,7 @@ def driven_sender(bot, db: Database, time: FakeTime, **kw) -> Sender:
     # Telegram accepted that message, and its retry would be a second copy (at 0.3 s this
     # happened about once in a few hundred runs under load).
     kw.setdefault("request_timeout", 0.8)
-    return Sender(bot, db, rate=0, idle_poll=1.0, clock=time.now, sleep=time.sleep,
+    return Sender(bot, stores_over(db), rate=0, idle_poll=1.0, clock=time.now, sleep=time.sleep,
                   limiter=RateLimiter(0, clock=time.monotonic), **kw)  # fmt: skip
 
 

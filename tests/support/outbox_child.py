@@ -14,6 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from bot.app.session import JsonSession
 from bot.delivery.sender import Sender
 from storage.db import Database
+from storage.stores import stores_over
 
 TOKEN = "123456:TEST-token"
 
@@ -23,7 +24,7 @@ async def main(path: str, base_url: str, concurrency: int) -> None:
     bot = Bot(TOKEN, session=session)
     try:
         async with Database(path) as db:
-            sender = Sender(bot, db, rate=0, concurrency=concurrency, idle_poll=0.2)
+            sender = Sender(bot, stores_over(db), rate=0, concurrency=concurrency, idle_poll=0.2)
             await sender.drain(timeout=60)
     finally:
         await bot.session.close()

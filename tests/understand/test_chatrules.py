@@ -22,8 +22,9 @@ from bot.understand.chatrules import (
 )
 from bot.understand.morph import Morph
 from bot.understand.searchterms import index_terms
-from storage.chat_rules import RuleRepo, TooManyRulesError
+from storage.chat_rules import RuleRepo
 from storage.chats import ChatRepo
+from storage.errors import TooManyRulesError
 from storage.timefmt import to_db
 
 T0 = datetime(2025, 6, 2, 5, 0, tzinfo=UTC)
