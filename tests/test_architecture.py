@@ -89,7 +89,7 @@ def test_each_package_imports_only_what_its_layer_allows(path):
 @pytest.mark.parametrize("path", CODE, ids=lambda p: module_of(p))
 def test_storage_and_the_stages_never_touch_telegram(path):
     module = module_of(path)
-    if _under(module, ("storage", "bot.understand", "bot.ingest", "bot.domain")):
+    if _under(module, ("storage", "bot.understand", "bot.ingest", "bot.domain", "bot.admin", "bot.digests")):
         bad = {n for n in imports_of(path) if _under(n, ("aiogram",))}
         assert not bad, f"{module} imports {bad}"
 

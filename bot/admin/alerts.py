@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 
 from bot.admin.health import BASELINE_DAYS, FeedHealth, assess, silence_warning
 from bot.i18n.catalog import t
 from storage.port import AlertStore, FeedStore, StatsStore
 
 log = logging.getLogger(__name__)
+
+# Sends one text to one chat; raises Undelivered when that chat cannot get it (the composition
+# root wraps the Bot API: this module knows nothing of Telegram).
+SendText = Callable[[int, str], Awaitable[object]]
+
+
+class Undelivered(Exception):
+    """An alert could not reach one recipient (they blocked the bot, the chat is gone …)."""
+
 
 FEED_QUIET = timedelta(hours=24)
 DELIVERY_QUIET = timedelta(hours=3)
@@ -71,7 +77,7 @@ class Alerts:
     def __init__(
         self,
         *,
-        bot: Bot,
+        send_text: SendText,
         feeds: FeedStore,
         stats: StatsStore,
         log_repo: AlertStore,
@@ -82,7 +88,7 @@ class Alerts:
         failure_threshold: int = 20,
         blocked_threshold: int = 10,
     ) -> None:
-        self.bot = bot
+        self.send_text = send_text
         self.feeds = feeds
         self.stats = stats
         self.log_repo = log_repo
@@ -130,6 +136,6 @@ class Alerts:
     async def send(self, text: str) -> None:
         for chat_id in self.recipients:
             try:
-                await self.bot.send_message(chat_id, text)
-            except TelegramAPIError as exc:  # one unreachable admin must not silence the others
+                await self.send_text(chat_id, text)
+            except Undelivered as exc:  # one unreachable admin must not silence the others
                 log.warning("alert to %s failed: %s", chat_id, exc)

@@ -19,6 +19,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramConflictError,
     TelegramNetworkError,
     TelegramUnauthorizedError,
@@ -28,7 +29,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import User
 from aiogram.utils.token import TokenValidationError, validate_token
 
-from bot.admin.alerts import Alerts
+from bot.admin.alerts import Alerts, SendText, Undelivered
 from bot.app.core import Core, build_add_feed, build_digest_service, open_core, utc_now
 from bot.app.fsm import DatabaseStorage
 from bot.app.jobs import build_scheduler
@@ -300,13 +301,25 @@ class AdminServices:
     broadcaster: Broadcaster
 
 
+def alert_sender(bot: Bot) -> SendText:
+    """Alerts' way to Telegram: a refused message is `Undelivered` (the others still go)."""
+
+    async def send(chat_id: int, text: str) -> object:
+        try:
+            return await bot.send_message(chat_id, text)
+        except TelegramAPIError as exc:
+            raise Undelivered(str(exc)) from exc
+
+    return send
+
+
 def build_admin_services(core: Core, bot: Bot, sender: Sender) -> AdminServices:
     settings = core.settings
     stores = core.stores
     stats = stores.stats
     broadcaster = Broadcaster(stores.broadcasts, clock=utc_now, on_enqueued=sender.wake)
     alerts = Alerts(
-        bot=bot,
+        send_text=alert_sender(bot),
         feeds=core.feeds,
         stats=stats,
         log_repo=stores.alerts,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.admin.alerts import Alerts
+from bot.app.runner import alert_sender
 from storage.alertlog import AlertLog
 from storage.db import Database
 from storage.feeds import FeedRepo
@@ -120,7 +121,7 @@ def lock(db) -> AsyncIterator[WriteLock]:
 
 
 def alerts_for(db: Database, bot) -> Alerts:
-    return Alerts(bot=bot, feeds=FeedRepo(db), stats=StatsRepo(db), log_repo=AlertLog(db),
+    return Alerts(send_text=alert_sender(bot), feeds=FeedRepo(db), stats=StatsRepo(db), log_repo=AlertLog(db),
                   admin_ids=[ADMIN], admin_chat_id=None, clock=datetime.now,
                   language="en")  # fmt: skip
 

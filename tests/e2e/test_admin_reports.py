@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.admin.alerts import Alerts
+from bot.app.runner import alert_sender
 from storage.alertlog import AlertLog
 from storage.stats import StatsRepo
 from storage.timefmt import to_db
@@ -152,7 +153,7 @@ async def test_alerts_deduplicated(env):
         "INSERT INTO articles (feed_id, key, title, source, published_at, fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
         rows,
     )
-    alerts = Alerts(bot=env.bot, feeds=env.feeds, stats=StatsRepo(env.db), log_repo=AlertLog(env.db),
+    alerts = Alerts(send_text=alert_sender(env.bot), feeds=env.feeds, stats=StatsRepo(env.db), log_repo=AlertLog(env.db),
                     admin_ids={ADMIN}, admin_chat_id=None, clock=lambda: env.clock_value[0],
                     language="en", failure_threshold=1)  # fmt: skip
     sent = await alerts.check()
@@ -207,3 +208,15 @@ async def test_stats_rate_over_the_archive_age_broadcasts_once_no_empty_line(env
     assert "Articles, last 14 days: 30 (10/day)" in body  # 3 days of archive, not 14
     assert "broadcasts: 1" in body
     assert "\n\n" not in body.split("<b>Articles per source")[0].strip()
+
+
+async def test_an_admin_who_blocked_the_bot_does_not_silence_the_others(env):
+    blocked = ADMIN - 1  # sorted first: its refusal comes before the other admin's alert
+    env.server.fail_next("sendMessage", "403", chat_id=blocked)
+    alerts = Alerts(send_text=alert_sender(env.bot), feeds=env.feeds, stats=StatsRepo(env.db),
+                    log_repo=AlertLog(env.db), admin_ids={blocked, ADMIN}, admin_chat_id=None,
+                    clock=lambda: env.clock_value[0], language="en")  # fmt: skip
+    await alerts.notify("admin.alert_db_write_ok")
+    refused = [r for r in env.server.requests if r.method == "sendMessage" and not r.ok]
+    assert [r.params["chat_id"] for r in refused] == [blocked]
+    assert [m["text"] for m in env.server.sent(ADMIN)][-1].startswith("✅ The database records")
