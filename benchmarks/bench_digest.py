@@ -31,6 +31,7 @@ from bot.digests.planner import DigestService
 from bot.digests.render import Labels
 from storage.chats import chat_from_row
 from storage.db import Database
+from storage.stores import stores_over
 from storage.timefmt import to_db
 
 TOPICS = ("human_rights", "cis", "un", "osce", "eaeu", "csto", "sco", "brics")
@@ -103,7 +104,7 @@ async def main(args: argparse.Namespace) -> int:
             decoded = [chat_from_row(r) for r in rows]
             base = (time.perf_counter() - started) / len(decoded)
 
-            service = DigestService(db, labels_for=LABELS.__getitem__, topic_order=TOPICS,
+            service = DigestService(stores_over(db), labels_for=LABELS.__getitem__, topic_order=TOPICS,
                                     clock=lambda: SLOT)  # fmt: skip
             lags: list[float] = []
             stop = asyncio.Event()

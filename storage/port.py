@@ -160,6 +160,10 @@ class ChatStore(Protocol):
 
     async def get(self, chat_id: int) -> Chat | None: ...
 
+    async def due_for_slots(self, now: datetime) -> list[Chat]: ...
+
+    async def due_instant(self, below: int) -> list[Chat]: ...
+
     async def ensure(
         self,
         chat_id: int,

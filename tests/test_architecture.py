@@ -133,14 +133,12 @@ def test_only_storage_speaks_to_the_database_driver(path):
 # What of storage/ the stages and handlers see: the port and its errors. The composition root
 # builds the stores (storage.stores) and opens the engine; nothing else picks a store's class.
 PORT = ("storage.port", "storage.errors")
-# Known debt (ARCHITECTURE.md): the planner still runs its own portable SQL on the facade.
-BUILDS_ITS_OWN_STORES = ("bot.digests.planner",)
 
 
 @pytest.mark.parametrize("path", CODE, ids=lambda p: module_of(p))
 def test_stages_and_handlers_see_storage_only_through_the_port(path):
     module = module_of(path)
-    if _under(module, (*APP, "storage", *BUILDS_ITS_OWN_STORES)):
+    if _under(module, (*APP, "storage")):
         return
     bad = {n for n in imports_of(path) if _under(n, ("storage",)) and not _under(n, PORT)}
     assert not bad, f"{module} imports {sorted(bad)}: type it with storage.port's Protocols"

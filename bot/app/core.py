@@ -119,7 +119,7 @@ def build_digest_service(
     core: Core, *, on_enqueued: Callable[[], None] | None = None
 ) -> DigestService:
     return DigestService(
-        core.db,
+        core.stores,
         labels_for=labels_factory(core),
         topic_order=[t.slug for t in core.classifier.topics],
         clock=utc_now,

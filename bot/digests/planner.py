@@ -32,18 +32,11 @@ from bot.domain import Article, Chat, DigestPlan
 from bot.i18n.catalog import t
 from bot.observe import NO_EVENTS, PipelineEvents
 from bot.understand.chatrules import ChatRule, RuleIndex
-from storage.chat_rules import RuleRepo
-from storage.chats import ChatRepo, chat_from_row
-from storage.db import Database
-from storage.digest_articles import DigestArticles
-from storage.outbox import OutboxRepo
-from storage.routing import ChatRouting
-from storage.timefmt import to_db
+from storage.port import Storage
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-_NOT_BANNED = " AND id NOT IN (SELECT subject_id FROM bans)"  # an admin may resume a banned chat
 # A new subscriber's first digest looks back this far (first polls included): a useful first
 # digest, never the whole archive.
 FIRST_DIGEST_WINDOW = timedelta(hours=24)
@@ -73,7 +66,7 @@ class TickReport:
 class DigestService:
     def __init__(
         self,
-        db: Database,
+        stores: Storage,
         *,
         labels_for: Callable[[str], Labels],
         topic_order: Sequence[str] = (),
@@ -85,12 +78,11 @@ class DigestService:
         preview_top_story: bool = False,
         events: PipelineEvents = NO_EVENTS,
     ) -> None:
-        self.chats = ChatRepo(db)
-        self.outbox = OutboxRepo(db)
-        self.articles = DigestArticles(db)
-        self.routing = ChatRouting(db)
-        self.rules = RuleRepo(db)
-        self.db = db
+        self.chats = stores.chats
+        self.outbox = stores.outbox
+        self.articles = stores.digest_articles
+        self.routing = stores.routing
+        self.rules = stores.rules
         self.labels_for = labels_for
         self.topic_order = tuple(topic_order)
         self.clock = clock
@@ -113,12 +105,7 @@ class DigestService:
 
     async def run_due(self, now: datetime) -> TickReport:
         async with self._lock:
-            rows = await self.db.fetchall(
-                "SELECT * FROM chats WHERE status = 'active' AND mode != 'instant'"
-                " AND (next_slot_at IS NULL OR next_slot_at <= ?)" + _NOT_BANNED + " ORDER BY id",
-                (to_db(now),),
-            )
-            due, idle = await _off_loop(self._split_due, rows, now)
+            due, idle = await _off_loop(self._split_due, await self.chats.due_for_slots(now), now)
             if idle:
                 await self.outbox.set_next_slots(idle)
             if not due:
@@ -162,15 +149,10 @@ class DigestService:
         now = now or self.clock()
         async with self._lock:
             max_id = await self.articles.max_id()
-            rows = await self.db.fetchall(
-                "SELECT * FROM chats WHERE status = 'active' AND mode = 'instant'"
-                " AND cursor_article_id < ?" + _NOT_BANNED + " ORDER BY id",
-                (max_id,),
-            )
             # in quiet hours items wait (the cursor stays): one message when the quiet ends
             chats = [
                 c
-                for c in map(chat_from_row, rows)
+                for c in await self.chats.due_instant(max_id)
                 if not in_quiet_hours(c.quiet, self._zone(c), now)
             ]
             if not chats:
@@ -327,12 +309,12 @@ class DigestService:
             self.on_enqueued()  # wake the sender: the first chats start while we plan more
 
     def _split_due(
-        self, rows: Sequence[Mapping], now: datetime
+        self, chats: Sequence[Chat], now: datetime
     ) -> tuple[list[tuple[Chat, datetime]], list[tuple[int, datetime | None]]]:
         """The chats whose slot is due (with that slot), and the others' next slot."""
         due: list[tuple[Chat, datetime]] = []
         idle: list[tuple[int, datetime | None]] = []
-        for chat in map(chat_from_row, rows):
+        for chat in chats:
             schedule = self._schedule(chat)
             slot = latest_due_slot(schedule, chat.last_slot_at or chat.created_at, now)
             if slot is None:

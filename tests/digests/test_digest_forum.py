@@ -38,7 +38,7 @@ def clock():
 
 
 def make_service(db, clock, **kw) -> DigestService:
-    return DigestService(db, labels_for=LABELS.__getitem__, topic_order=ORDER, clock=clock, **kw)
+    return DigestService(stores_over(db), labels_for=LABELS.__getitem__, topic_order=ORDER, clock=clock, **kw)
 
 
 async def subscribe(db, chat_id, *, mode="daily", routes=None, topics=ORDER):

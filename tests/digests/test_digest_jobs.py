@@ -35,7 +35,7 @@ def clock():
 
 @pytest.fixture
 def service(db, clock):
-    return DigestService(db, labels_for=LABELS.__getitem__, topic_order=("cis", "un"), clock=clock)
+    return DigestService(stores_over(db), labels_for=LABELS.__getitem__, topic_order=("cis", "un"), clock=clock)
 
 
 _counter = iter(range(1, 10**6))
@@ -105,7 +105,7 @@ async def test_new_subscribers_first_digest_covers_the_last_24_hours_then_only_n
 
 
 async def test_first_digest_of_a_new_subscriber_is_capped(db, clock):
-    service = DigestService(db, labels_for=LABELS.__getitem__, clock=clock, cap=5)
+    service = DigestService(stores_over(db), labels_for=LABELS.__getitem__, clock=clock, cap=5)
     for n in range(12):
         await add_article(db, backfill=True, published=T0 - timedelta(hours=n))
     await subscribe(db)
@@ -133,7 +133,7 @@ async def test_new_subscriber_gets_no_old_items_then_daily_slot(db, service, clo
     assert await digests(db) == [("scheduled", "2025-06-02T06:00:00Z", "queued", 1)]
     # the same minute again, and a fresh process: nothing more
     assert (await service.tick()).queued == 0
-    again = DigestService(db, labels_for=LABELS.__getitem__, clock=clock)
+    again = DigestService(stores_over(db), labels_for=LABELS.__getitem__, clock=clock)
     clock.now += timedelta(seconds=30)
     assert (await again.tick()).queued == 0
     assert len(await outbox_texts(db)) == 1
@@ -218,7 +218,7 @@ async def test_tick_to_telegram_end_to_end(db, clock):
     async with FakeBotAPI() as server:
         bot = server.make_bot()
         sender = Sender(bot, stores_over(db), rate=0, idle_poll=0.2)
-        service = DigestService(db, labels_for=LABELS.__getitem__, clock=clock,
+        service = DigestService(stores_over(db), labels_for=LABELS.__getitem__, clock=clock,
                                 on_enqueued=sender.wake)  # fmt: skip
         for chat_id in (1, 2, 3):
             await subscribe(db, chat_id)

@@ -134,7 +134,7 @@ async def add_articles(db, count: int) -> None:
 async def run_digests(db, server: FakeBotAPI, chats: list[int]) -> None:
     bot = server.make_bot()
     sender = Sender(bot, stores_over(db), rate=0, idle_poll=0.1)
-    service = DigestService(db, labels_for=LABELS.__getitem__, clock=lambda: T0)
+    service = DigestService(stores_over(db), labels_for=LABELS.__getitem__, clock=lambda: T0)
     for chat_id in chats:
         assert await service.digest_now(chat_id) > 0
     await sender.drain(timeout=30)

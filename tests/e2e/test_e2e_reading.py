@@ -10,6 +10,7 @@ from bot.digests.planner import DigestService
 from bot.digests.render import Labels
 from bot.understand.searchterms import MorphSearch, index_terms
 from storage.articles import ArticleRepo
+from storage.stores import stores_over
 from storage.timefmt import to_db
 from tests.support.botharness import NOW, running_bot
 
@@ -38,7 +39,7 @@ def services(db, classifier, clock) -> dict:
         )
 
     return {
-        "digests": DigestService(db, labels_for=labels_for, clock=clock),
+        "digests": DigestService(stores_over(db), labels_for=labels_for, clock=clock),
         "search": MorphSearch(classifier.morph, ArticleRepo(db)),
     }
 

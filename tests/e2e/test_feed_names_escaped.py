@@ -47,7 +47,7 @@ def services(db, classifier, clock) -> dict:
             lang, {i.slug: i.name_ru if lang == "ru" else i.name_en for i in classifier.topics}
         )
 
-    return {"digests": DigestService(db, labels_for=labels_for, clock=clock)}
+    return {"digests": DigestService(stores_over(db), labels_for=labels_for, clock=clock)}
 
 
 async def story(env, source: str, cluster: int | None, url: str) -> int:

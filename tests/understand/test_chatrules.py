@@ -25,6 +25,7 @@ from bot.understand.searchterms import index_terms
 from storage.chat_rules import RuleRepo
 from storage.chats import ChatRepo
 from storage.errors import TooManyRulesError
+from storage.stores import stores_over
 from storage.timefmt import to_db
 
 T0 = datetime(2025, 6, 2, 5, 0, tzinfo=UTC)
@@ -257,7 +258,7 @@ async def test_instant_digest_has_rule_section_once(db, morph):
     await _store(db, morph, "Новый пакет санкций против банков", countries=("kz",))
     await _store(db, morph, "Санкции против футбольной федерации: футбол", countries=("kz",))
     await _store(db, morph, "Санкциями пригрозили заводу", countries=("ru",))
-    service = DigestService(db, labels_for=lambda lang: Labels(lang, {"un": "ООН"}),
+    service = DigestService(stores_over(db), labels_for=lambda lang: Labels(lang, {"un": "ООН"}),
                             topic_order=("un",), clock=lambda: T0)  # fmt: skip
     assert await service.deliver_instant(T0) == 2
     rows = await db.fetchall("SELECT chat_id, text FROM outbox ORDER BY chat_id, part")
