@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -34,7 +34,7 @@ class FeedLink:
 
 @dataclass(frozen=True, slots=True)
 class FeedCheck:
-    url: str  # after redirects (what to store)
+    url: str  # what to store: where permanent redirects (301/308) lead, else the URL as given
     title: str | None
     site_url: str | None
     entries: int
@@ -156,5 +156,8 @@ class FeedChecker:
         if result.not_modified:  # we sent no validators; a 304 here is a broken server
             raise FeedCheckError("bad_response", "HTTP 304 without a conditional request")
         check = await asyncio.to_thread(summarise, result)
+        # a temporary redirect (302/307: a tracking hop, a mirror for today) is not the feed's
+        # address; the poller follows it again each time and moves on a permanent one itself
+        check = replace(check, url=result.permanent_url or clean)
         log.info("feed check %s: %s entries", check.url, check.entries)
         return check

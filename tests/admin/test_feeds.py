@@ -151,3 +151,12 @@ async def test_a_redirected_feed_is_stored_at_its_new_address(parts):
     parts.server.redirect("/old", "/rss")
     result = await parts.add(parts.server.url("/old"))
     assert isinstance(result, Added) and result.feed.url == parts.server.url("/rss")
+
+
+@pytest.mark.parametrize("status", [302, 307])
+async def test_a_temporary_redirect_keeps_the_address_as_given(parts, status):
+    parts.server.add("/rss", FEED)
+    parts.server.redirect("/today", "/rss", status=status)
+    result = await parts.add(parts.server.url("/today"))
+    assert isinstance(result, Added) and result.feed.url == parts.server.url("/today")
+    assert result.entries > 0
