@@ -53,6 +53,8 @@ async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
         if feed is None or not await core.feeds.remove(feed.id):
             print(f"no such feed: {url}", file=sys.stderr)
             return 1
+        # as /feeds → remove does: /audit shows who removed a source (the operator: actor 0)
+        await core.stores.audit.record(OPERATOR, "feed.remove", now=utc_now(), target=feed.url)
         print(f"removed {url}; its stored articles stay")
         return 0
 

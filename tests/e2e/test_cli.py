@@ -263,6 +263,11 @@ async def test_remove_keeps_articles(env, feed_server):
     assert feed_server.url("/khovar.xml") not in (await cli(env, "feeds", "list")).out
     titles = [a["title"] for a in (await cli(env, "articles", "--json")).json_lines()]
     assert len(titles) == 6 and SEED_TITLE in titles
+    async with Database(env.db_path) as db:
+        entries = await AuditLog(db).recent()
+    assert [(e.actor_id, e.action, e.target) for e in entries] == [
+        (0, "feed.remove", feed_server.url("/khovar.xml"))
+    ]
 
 
 async def test_classify_json_lines(tmp_path):
