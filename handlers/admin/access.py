@@ -63,7 +63,35 @@ async def cmd_invite(
     me = await bot.me()
     await audit.record(message.chat.id, "access.invite", now=clock(), target=code, details=arg)
     link = f"https://t.me/{me.username}?start={code}"
-    await message.answer(t(lang, "admin.invite_created", uses=invite.max_uses, link=link))
+    await message.answer(t(lang, "admin.invite_created", count=invite.max_uses, link=link))
+
+
+async def cmd_invites(message: Message, lang: str, access: AccessStore) -> None:
+    """The invites that still let someone in, each with its code for /revokeinvite."""
+    usable = await access.invites()
+    if not usable:
+        await message.answer(t(lang, "admin.invites_none"))
+        return
+    lines = [
+        t(lang, "admin.invites_line", code=html.escape(i.code), used=i.uses, count=i.max_uses,
+          created=f"{i.created_at:%Y-%m-%d %H:%M} UTC")
+        for i in usable
+    ]  # fmt: skip
+    await message.answer("\n".join([t(lang, "admin.invites_header"), *lines]))
+
+
+async def cmd_revoke_invite(
+    message: Message, command: CommandObject, lang: str, access: AccessStore, audit: AuditStore,
+    clock: Callable[[], datetime],
+) -> None:  # fmt: skip
+    code = (command.args or "").strip()
+    if not code:
+        await message.answer(t(lang, "admin.revoke_usage"))
+    elif await access.revoke_invite(code):
+        await audit.record(message.chat.id, "access.revoke", now=clock(), target=code)
+        await message.answer(t(lang, "admin.revoked", code=html.escape(code)))
+    else:
+        await message.answer(t(lang, "admin.revoke_unknown", code=html.escape(code[:40])))
 
 
 async def cmd_requests(message: Message, lang: str, access: AccessStore) -> None:
@@ -140,6 +168,8 @@ def make_router(admin_ids: frozenset[int]) -> Router:
     router.message.register(cmd_bans, Command("bans"))
     router.message.register(cmd_access, Command("access"))
     router.message.register(cmd_invite, Command("invite"))
+    router.message.register(cmd_invites, Command("invites"))
+    router.message.register(cmd_revoke_invite, Command("revokeinvite"))
     router.message.register(cmd_requests, Command("requests"))
     router.message.register(cmd_audit, Command("audit"))
     router.callback_query.register(on_decision, DecisionCb.filter())

@@ -88,6 +88,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _admin("chatrules", "chatrules"),
     _admin("access", "access"),
     _admin("invite", "access"),
+    _admin("invites", "access"),
+    _admin("revokeinvite", "access"),
     _admin("requests", "access"),
     _admin("ban", "access"),
     _admin("unban", "access"),

@@ -160,3 +160,27 @@ async def test_every_admin_button_refused_for_non_admins(env, prefix):
     assert answer["show_alert"] and answer["text"] == REFUSED
     (entry,) = await env.audit.recent()
     assert (entry.actor_id, entry.action, entry.details) == (USER, "denied", data)
+
+
+async def test_invites_are_listed_and_a_revoked_one_lets_nobody_in(env):
+    await env.admin("/access invite")
+    (link,) = await env.admin("/invite 3")
+    assert "Invite for 3 uses:" in link["text"]
+    code = link["text"].rsplit("start=", 1)[1]
+    (welcome, *_) = await env.send(USER, f"/start {code}", lang="en")
+    assert "Hello" in welcome["text"]
+    (listed,) = await env.admin("/invites")
+    assert f"<code>{code}</code> — used 1 of 3 times" in listed["text"]
+    (unknown,) = await env.admin("/revokeinvite nosuchcode")
+    assert "No invite" in unknown["text"]
+    (usage,) = await env.admin("/revokeinvite")
+    assert "Usage" in usage["text"]
+    (revoked,) = await env.admin(f"/revokeinvite {code}")
+    assert "Revoked" in revoked["text"]
+    (none,) = await env.admin("/invites")
+    assert none["text"] == "No invite can be used any more."
+    (refused,) = await env.send(OTHER, f"/start {code}", lang="en")
+    assert "not valid any more" in refused["text"]
+    assert await env.chats.get(USER) is not None  # who joined with it stays
+    actions = [e.action for e in await env.audit.recent()]
+    assert actions[0] == "access.revoke" and "access.invite" in actions
