@@ -18,6 +18,7 @@ from bot.admin.feeds import Added, AddFeed, AlreadyThere
 from bot.i18n.catalog import t
 from bot.ingest.fetcherrors import format_size
 from bot.ingest.opml import MAX_OPML_BYTES, ExportFeed, OpmlError, OpmlFeed, build_opml, parse_opml
+from handlers.admin.views import failure_reason
 from storage.port import AuditStore, FeedStore
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ async def on_opml_file(
             elif isinstance(result, AlreadyThere):  # redirected to a feed we have
                 progress.existing += 1
             else:
-                failures.append((item.url, result.reason))
+                failures.append((item.url, failure_reason(lang, result.kind, result.reason)))
                 progress.failed += 1
             progress.done += 1
             await progress.tick()

@@ -18,7 +18,14 @@ from bot.admin.health import BASELINE_DAYS, assess, health_block
 from bot.i18n.catalog import t
 from bot.ingest.poller import Ingestor, PollOutcome
 from handlers.admin.callbacks import FeedAct, FeedCb, OfferCb
-from handlers.admin.views import PAGE_SIZE, feed_buttons, feeds_keyboard, offers_keyboard, pages
+from handlers.admin.views import (
+    PAGE_SIZE,
+    failure_reason,
+    feed_buttons,
+    feeds_keyboard,
+    offers_keyboard,
+    pages,
+)
 from storage.port import AuditStore, DraftStore, FeedStore, StatsStore
 
 log = logging.getLogger(__name__)
@@ -51,7 +58,8 @@ async def add_and_answer(
         return t(lang, "admin.addfeed_exists", title=html.escape(feed.display_name),
                  id=feed.id), None  # fmt: skip
     if result.kind != "html":
-        return t(lang, "admin.addfeed_failed", reason=html.escape(result.reason)), None
+        reason = failure_reason(lang, result.kind, result.reason)
+        return t(lang, "admin.addfeed_failed", reason=html.escape(reason)), None
     shown = html.escape(url)
     if not result.offers:
         return t(lang, "admin.addfeed_html_none", url=shown), None
@@ -184,16 +192,6 @@ async def on_feed_button(
             await query.answer(t(lang, "admin.feed_polled", title=feed.display_name, result="…"))
     text, markup = await feeds_page(lang, page, feeds, stats, clock())
     await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)  # type: ignore[union-attr]
-
-
-def failure_reason(lang: str, kind: str | None, detail: str | None) -> str:
-    """Why a feed failed, in the admin's language; the English technical detail (an HTTP status,
-    a timeout's length) follows in brackets for whoever fixes the feed."""
-    try:
-        reason = t(lang, f"admin.fetch_error.{kind}")
-    except KeyError:  # a kind without its own text: the detail alone still says what happened
-        return detail or t(lang, "admin.fetch_error.internal")
-    return f"{reason} ({detail})" if detail else reason
 
 
 def poll_result(lang: str, outcome: PollOutcome) -> str:

@@ -153,3 +153,13 @@ def audit_keyboard(lang: str, page: int, count: int) -> InlineKeyboardMarkup | N
     if not _nav(kb, lang, page, count, lambda p: AuditCb(page=p)):
         return None
     return kb.as_markup()
+
+
+def failure_reason(lang: str, kind: str | None, detail: str | None) -> str:
+    """Why a feed failed, in the admin's language; the English technical detail (an HTTP status,
+    a timeout's length) follows in brackets for whoever fixes the feed."""
+    try:
+        reason = t(lang, f"admin.fetch_error.{kind}")
+    except KeyError:  # a kind without its own text: the detail alone still says what happened
+        return detail or t(lang, "admin.fetch_error.internal")
+    return f"{reason} ({detail})" if detail else reason

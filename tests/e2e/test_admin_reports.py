@@ -63,8 +63,9 @@ async def test_opml_import_refuses_in_the_words_of_addfeed(env, feed_server):
         (msg,) = await env.admin(f"/addfeed {url}")
         assert msg["text"].startswith("❌ Not added: "), msg["text"]
         said[url] = html.unescape(msg["text"]).removeprefix("❌ Not added: ")
-    assert said[urls[0]] == "refused: 127.0.0.2 is a loopback address"
-    assert said[urls[2]].startswith("not a feed: ")
+    # the kind in the admin's words, the one-line reason (the CLI's too) in brackets
+    assert said[urls[0]] == "the address is private or local (refused: 127.0.0.2 is a loopback address)"
+    assert "(not a feed: " in said[urls[2]], said[urls[2]]
     outlines = "".join(f'<outline text="f{i}" xmlUrl="{url}"/>' for i, url in enumerate(urls))
     await upload(env, "subs.opml", f"<opml><body>{outlines}</body></opml>".encode())
     final = html.unescape(env.server.message(ADMIN, env.server.last_message(ADMIN)[0])["text"])

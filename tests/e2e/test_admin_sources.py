@@ -66,7 +66,7 @@ async def test_addfeed_bad_arguments(env, arg, reason):
 async def test_addfeed_refuses_a_huge_body(env, feed_server):
     feed_server.add("/big", b"<rss>" + b" " * (50 * 1024 * 1024))
     (msg,) = await env.admin(f"/addfeed {feed_server.url('/big')}")
-    assert "Not added: body larger than 10 MiB" in msg["text"]
+    assert "Not added: the feed is too large (body larger than 10 MiB)" in msg["text"]
 
 
 async def test_addfeed_not_a_feed_and_broken_feed(env, feed_server):

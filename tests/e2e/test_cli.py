@@ -186,9 +186,9 @@ async def test_loopback_refusal_is_worded_as_addfeed_words_it(tmp_path, feed_ser
     async with running_admin_bot(tmp_path / "bot") as bot_env:
         (msg,) = await bot_env.admin(f"/addfeed {url}")
         assert await bot_env.feeds.list() == []
-    said = html.unescape(msg["text"]).removeprefix("❌ Not added: ")
-    assert said == "refused: 127.0.0.2 is a loopback address", msg["text"]
-    assert refused.err.startswith(f"error: {said} (")
+    said = html.unescape(msg["text"]).removeprefix("❌ Not added: the address is private or local (")
+    assert said == "refused: 127.0.0.2 is a loopback address)", msg["text"]
+    assert refused.err.startswith(f"error: {said.removesuffix(')')} (")
     assert sum(feed_server.hits.values()) == 0  # refused before anything is fetched
     assert (await cli(env, "feeds", "list")).out.startswith("no feeds yet")
 
