@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -15,6 +14,7 @@ import aiosqlite
 from bot.domain import Chat
 from storage.db import Database
 from storage.errors import ChatNotFoundError
+from storage.facade import decoded
 from storage.outbox import cancel_pending
 from storage.timefmt import from_db, to_db
 
@@ -57,16 +57,7 @@ def _unique(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-# Decoding this many chats (~15 µs each) would stall the event loop: a big digest tick reads
-# every due chat, and decodes them in a worker thread instead.
-_OFF_LOOP_ROWS = 2000
 _NOT_BANNED = " AND id NOT IN (SELECT subject_id FROM bans)"  # an admin may resume a banned chat
-
-
-async def _decode(rows: Sequence[aiosqlite.Row]) -> list[Chat]:
-    if len(rows) < _OFF_LOOP_ROWS:
-        return [chat_from_row(r) for r in rows]
-    return await asyncio.to_thread(lambda: [chat_from_row(r) for r in rows])
 
 
 class ChatRepo:
@@ -80,7 +71,7 @@ class ChatRepo:
             " AND (next_slot_at IS NULL OR next_slot_at <= ?)" + _NOT_BANNED + " ORDER BY id",
             (to_db(now),),
         )
-        return await _decode(rows)
+        return await decoded(rows, chat_from_row)
 
     async def due_instant(self, below: int) -> list[Chat]:
         """Active instant-mode chats (not banned) whose cursor is below article id `below`."""
@@ -89,7 +80,7 @@ class ChatRepo:
             " AND cursor_article_id < ?" + _NOT_BANNED + " ORDER BY id",
             (below,),
         )
-        return await _decode(rows)
+        return await decoded(rows, chat_from_row)
 
     async def get(self, chat_id: int) -> Chat | None:
         row = await self.db.fetchone("SELECT * FROM chats WHERE id = ?", (chat_id,))

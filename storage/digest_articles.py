@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
 
 from bot.domain import Article
 from storage.db import Database
+from storage.facade import decoded
 from storage.timefmt import to_db
 
 _COLUMNS = (
@@ -40,17 +39,6 @@ def _slim(row: aiosqlite.Row) -> Article:
     )
 
 
-# Decoding this many rows takes long enough (~15 µs a row) to stall the event loop: a
-# planning pass reads tens of thousands, and decodes them in a worker thread instead.
-_OFF_LOOP_ROWS = 2000
-
-
-async def _decode(rows: Sequence[aiosqlite.Row]) -> list[Article]:
-    if len(rows) < _OFF_LOOP_ROWS:
-        return [_slim(r) for r in rows]
-    return await asyncio.to_thread(lambda: [_slim(r) for r in rows])
-
-
 class DigestArticles:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -64,7 +52,7 @@ class DigestArticles:
             f"SELECT {_COLUMNS} FROM articles WHERE id > ? ORDER BY id DESC LIMIT ?",
             (after_id, limit),
         )
-        return await _decode(rows)
+        return await decoded(rows, _slim)
 
     async def newest(self, limit: int) -> list[Article]:
         return await self.above(0, limit=limit)
@@ -76,4 +64,4 @@ class DigestArticles:
             " ORDER BY id DESC LIMIT ?",
             (to_db(since), up_to_id, limit),
         )
-        return await _decode(rows)
+        return await decoded(rows, _slim)

@@ -7,11 +7,25 @@ because a transaction's connection answers `execute(sql, params)` the same way o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from storage.errors import ConflictError
+
+_T = TypeVar("_T")
+
+# Decoding this many rows (~15 µs each) would stall the event loop: a planning pass reads tens
+# of thousands of articles and every due chat, and decodes them in a worker thread instead.
+OFF_LOOP_ROWS = 2000
+
+
+async def decoded(rows: Sequence[Any], decode: Callable[[Any], _T]) -> list[_T]:
+    """`decode` applied to each row; in a worker thread when there are many rows."""
+    if len(rows) < OFF_LOOP_ROWS:
+        return [decode(r) for r in rows]
+    return await asyncio.to_thread(lambda: [decode(r) for r in rows])
 
 
 @contextmanager
