@@ -44,7 +44,7 @@ class Core:
     """Everything but Telegram: what the CLI commands and the bot share."""
 
     settings: Settings
-    db: AnyDatabase  # the engine: its dialect, and the planner's own queries
+    db: AnyDatabase  # the engine (its dialect decides whether sends are claimed); closed on exit
     stores: Storage  # every store on `db`, each typed by its Protocol (storage/port.py)
     classifier: Classifier
     fetcher: Fetcher
