@@ -2,6 +2,8 @@
 
 1. DELIVERY_RATE=0 (no limits): messages/s and sender CPU per message; baseline = bare aiohttp
    POSTs to the same server (no aiogram, no database) in the same run. Target ≥ 500 msg/s.
+   Also aiogram alone: the same Bot and session calling send_message, 4 at a time, with no
+   database, no limits and no bookkeeping — the most any aiogram-based sender can reach here.
 2. DELIVERY_RATE=25 for ~10 s: the achieved rate must be within 5% of 25/s.
 
 Usage: python benchmarks/bench_delivery.py [--chats 10000] [--rate-seconds 10]
@@ -104,6 +106,22 @@ async def baseline(base: str, n: int, concurrency: int, *, form: bool = False) -
         return n / (time.perf_counter() - started)
 
 
+async def aiogram_alone(base: str, n: int, concurrency: int) -> tuple[float, float]:
+    """Bot.send_message as the sender calls it (same session), nothing else: msg/s and CPU ms."""
+    bot = Bot(TOKEN, session=JsonSession(api=TelegramAPIServer.from_base(base)))
+    queue = iter(range(1, n + 1))
+
+    async def worker() -> None:
+        for chat_id in queue:
+            await bot.send_message(chat_id, TEXT, parse_mode="HTML")
+
+    cpu, started = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    await bot.session.close()
+    return n / wall, cpu / n * 1000
+
+
 async def run_sender(
     base: str, path: Path, chats: range, rate: float, concurrency: int
 ) -> tuple[float, float, int]:
@@ -131,6 +149,9 @@ async def main(args: argparse.Namespace) -> int:
             base_rate = await baseline(base, 2000, 4)
             print(f"baseline bare aiohttp POSTs (4 concurrent): {base_rate:,.0f} msg/s as JSON,"
                   f" {form_rate:,.0f} msg/s as a urlencoded form")  # fmt: skip
+            alone, alone_cpu = await aiogram_alone(base, 2000, 4)
+            print(f"aiogram alone (Bot.send_message, 4 concurrent, no database): {alone:,.0f} msg/s"
+                  f" ({alone / base_rate:.2f}× baseline), CPU {alone_cpu:.2f} ms/msg")  # fmt: skip
             for concurrency in (1, 4):
                 chats = range(1, args.chats + 1)
                 wall, cpu, sent = await run_sender(
@@ -138,7 +159,8 @@ async def main(args: argparse.Namespace) -> int:
                 )
                 rate = sent / wall
                 print(f"sender DELIVERY_RATE=0 concurrency={concurrency}: {sent} msgs in {wall:.1f}s = "
-                      f"{rate:,.0f} msg/s ({rate / base_rate:.2f}× baseline, {rate / form_rate:.2f}× the form one), "
+                      f"{rate:,.0f} msg/s ({rate / base_rate:.2f}× baseline, {rate / form_rate:.2f}× the form one, "
+                      f"{rate / alone:.2f}× aiogram alone), "
                       f"CPU {cpu / sent * 1000:.2f} ms/msg")  # fmt: skip
                 ok &= sent == args.chats and (concurrency == 1 or rate >= 500)
             n = int(25 * args.rate_seconds)

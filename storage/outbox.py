@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import aiosqlite
 
@@ -33,14 +35,34 @@ _UNCLAIMED = " AND (o.claimed_until IS NULL OR o.claimed_until <= ? OR o.claimed
 _UNIQUE_KINDS = ("scheduled",)  # other kinds may repeat within a second: shift their slot_at
 
 
+# A message's text: its own (`outbox.text`) or the one it shares (`outbox_texts`, by text_key).
+_WITH_TEXT = (
+    "SELECT o.*, x.text AS shared_text FROM outbox o"
+    " LEFT JOIN outbox_texts x ON x.key = o.text_key WHERE "
+)
+
+
+# The same as an expression on `outbox` (for reading messages outside the sender: tests, tools).
+MESSAGE_TEXT = (
+    "COALESCE(outbox.text, (SELECT x.text FROM outbox_texts x WHERE x.key = outbox.text_key))"
+)
+
+
+@lru_cache(maxsize=1024)  # a tick's chats given the same digest: hashed once, not per batch
+def text_key(text: str) -> str:
+    """The key a planned message's text is stored under, once for every chat given it."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def _message(row: aiosqlite.Row) -> OutboxMessage:
+    own = row["text"]
     return OutboxMessage(
         id=row["id"],
         chat_id=row["chat_id"],
         digest_id=row["digest_id"],
         part=row["part"],
         thread_id=row["thread_id"],
-        text=row["text"],
+        text=own if own is not None else row["shared_text"],
         preview_url=row["preview_url"],
         attempts=row["attempts"],
         not_before=from_db(row["not_before"]),  # type: ignore[arg-type]
@@ -67,9 +89,10 @@ _CURSOR_UPDATE = (
     " first_digest_at = COALESCE(first_digest_at, ?) WHERE id = ?"
 )
 _OUTBOX_INSERT = (
-    "INSERT INTO outbox (chat_id, digest_id, part, thread_id, text, preview_url, format, fallback,"
-    " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO outbox (chat_id, digest_id, part, thread_id, text, text_key, preview_url, format,"
+    " fallback, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_TEXT_INSERT = "INSERT INTO outbox_texts (key, text) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
 
 
 def _validate(plan: DigestPlan) -> None:
@@ -90,26 +113,35 @@ def _cursor_params(plan: DigestPlan, digest_id: int | None, stamp: str | None) -
     )
 
 
-def _outbox_rows(plan: DigestPlan, digest_id: int, stamp: str | None) -> list[tuple]:
-    """One rich message (its compact parts wait as its fallback), or the compact parts."""
+def _outbox_rows(
+    plan: DigestPlan, digest_id: int, stamp: str | None, keys: dict[str, str]
+) -> list[tuple]:
+    """One rich message (its compact parts wait as its fallback), or the compact parts. The
+    compact parts' texts go by key: `keys` ({text: key}) gathers them for `outbox_texts`."""
     if plan.rich is not None:
-        return [(plan.chat_id, digest_id, 0, plan.thread_id, plan.rich, None, "rich",
+        return [(plan.chat_id, digest_id, 0, plan.thread_id, plan.rich, None, None, "rich",
                  json.dumps(list(plan.parts)), stamp, stamp)]  # fmt: skip
-    return [
-        (
-            plan.chat_id,
-            digest_id,
-            n,
-            plan.part_threads[n] if plan.part_threads else plan.thread_id,
-            text,
-            plan.preview_url if n == plan.preview_part else None,
-            "html",
-            None,
+    rows = []
+    for n, text in enumerate(plan.parts):
+        key = keys.get(text)
+        if key is None:
+            key = keys[text] = text_key(text)
+        rows.append((
+            plan.chat_id, digest_id, n, plan.part_threads[n] if plan.part_threads else plan.thread_id,
+            None, key, plan.preview_url if n == plan.preview_part else None, "html", None, stamp,
             stamp,
-            stamp,
-        )
-        for n, text in enumerate(plan.parts)
-    ]
+        ))  # fmt: skip
+    return rows
+
+
+async def _insert_messages(
+    conn: aiosqlite.Connection, rows: list[tuple], keys: dict[str, str]
+) -> None:
+    """The texts first (each once; one already stored stays), then the messages naming them."""
+    if keys:
+        await conn.executemany(_TEXT_INSERT, [(key, text) for text, key in keys.items()])
+    if rows:
+        await conn.executemany(_OUTBOX_INSERT, rows)
 
 
 class OutboxRepo:
@@ -141,7 +173,9 @@ class OutboxRepo:
         the plans half of a big tick). The same rows, in the same order, as `_record` one by one."""
         stamp = to_db(now)
         guard = " OR ".join(["(id = ? AND cursor_article_id = ? AND updated_at = ?)"] * len(plans))
-        params = [v for p in plans for v in (p.chat_id, p.expected_cursor, to_db(p.expected_updated_at))]
+        params = [
+            v for p in plans for v in (p.chat_id, p.expected_cursor, to_db(p.expected_updated_at))
+        ]
         async with conn.execute(f"SELECT id FROM chats WHERE {guard}", params) as cur:
             unchanged = {int(r[0]) for r in await cur.fetchall()}
         for plan in plans:
@@ -168,10 +202,10 @@ class OutboxRepo:
         if kept:
             cursors = [_cursor_params(p, digest_ids[p.chat_id], stamp) for p in kept]
             await conn.executemany(_CURSOR_UPDATE, cursors)
+        keys: dict[str, str] = {}
         rows = [row for p in kept if digest_ids[p.chat_id]
-                for row in _outbox_rows(p, digest_ids[p.chat_id], stamp)]  # fmt: skip
-        if rows:
-            await conn.executemany(_OUTBOX_INSERT, rows)
+                for row in _outbox_rows(p, digest_ids[p.chat_id], stamp, keys)]  # fmt: skip
+        await _insert_messages(conn, rows, keys)
         return [digest_ids.get(p.chat_id) for p in plans]
 
     async def _record(
@@ -191,7 +225,8 @@ class OutboxRepo:
             digest_id = await self._insert_digest(conn, plan, stamp)
         await conn.execute(_CURSOR_UPDATE, _cursor_params(plan, digest_id, stamp))
         if digest_id:
-            await conn.executemany(_OUTBOX_INSERT, _outbox_rows(plan, digest_id, stamp))
+            keys: dict[str, str] = {}
+            await _insert_messages(conn, _outbox_rows(plan, digest_id, stamp, keys), keys)
         return digest_id
 
     async def _insert_digest(
@@ -229,7 +264,8 @@ class OutboxRepo:
         process holds (an unexpired claim not by `owner`) keeps its whole chat waiting."""
         stamp = to_db(now)
         rows = await self.db.fetchall(
-            "SELECT o.* FROM outbox o WHERE o.not_before <= ?"
+            _WITH_TEXT
+            + "o.not_before <= ?"
             + _HEADS
             + _UNCLAIMED
             + _DELIVERABLE
@@ -249,7 +285,8 @@ class OutboxRepo:
         async with self.db.transaction(serial=False) as conn:
             async with conn.execute(
                 # (_HEADS's o.status: a row sent meanwhile is re-checked on its new version)
-                "SELECT o.* FROM outbox o WHERE o.not_before <= ?"
+                _WITH_TEXT
+                + "o.not_before <= ?"
                 + _HEADS
                 + _UNCLAIMED
                 + _DELIVERABLE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -12,6 +13,12 @@ def to_db(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime given to storage; use aware UTC")
+    return _utc_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _utc_text(value: datetime) -> str:
+    """A big tick writes the same few instants (the slot, the next one) for every chat."""
     return value.astimezone(UTC).strftime(_FORMAT)
 
 

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import TypeVar
 
 from bot.digests.forum import item_thread, split_digest
@@ -37,9 +38,16 @@ from storage.port import Storage
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
+# Pure functions of (schedule, last slot, now): the chats due at one minute mostly share them
+# (a schedule and yesterday's slot), so a tick works each out once, not once per chat.
+_latest_due_slot = lru_cache(maxsize=4096)(latest_due_slot)
+_next_slot_after = lru_cache(maxsize=4096)(next_slot_after)
+
 # A new subscriber's first digest looks back this far (first polls included): a useful first
 # digest, never the whole archive.
 FIRST_DIGEST_WINDOW = timedelta(hours=24)
+# Digests kept for the chats of a pass that get the same one (~10 KB each).
+MEMO_SIZE = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,27 +125,26 @@ class DigestService:
             routes = await self.routing.routes_for(c.id for c, _ in due)
             muted = await self.chats.muted_feeds(c.id for c, _ in due)
             cache: dict = {}
-            outcomes: list[str] = []
-            # plan and record in batches: memory stays flat however many chats are due
-            for start in range(0, len(due), self.batch):
-                plans = await _off_loop(
-                    lambda: [
-                        self._plan_slot(
-                            chat,
-                            slot,
-                            pool,
-                            now,
-                            cache,
-                            routes.get(chat.id, {}),
-                            first,
-                            rules.get(chat.id, ()),
-                            muted.get(chat.id, frozenset()),
-                        )
-                        for chat, slot in due[start : start + self.batch]  # noqa: B023 (awaited here)
-                    ]
-                )
-                await self._record(plans, now)
-                outcomes += [p.outcome for p in plans]
+            memo: dict = {}
+
+            def plan_batch(batch: Sequence[tuple[Chat, datetime]]) -> list[DigestPlan]:
+                return [
+                    self._plan_slot(
+                        chat,
+                        slot,
+                        pool,
+                        now,
+                        cache,
+                        routes.get(chat.id, {}),
+                        first,
+                        rules.get(chat.id, ()),
+                        muted.get(chat.id, frozenset()),
+                        memo,
+                    )
+                    for chat, slot in batch
+                ]
+
+            outcomes = await self._plan_and_record(due, plan_batch, now)
         report = TickReport(
             outcomes.count("queued"), outcomes.count("empty"), outcomes.count("skipped")
         )
@@ -163,26 +170,26 @@ class DigestService:
             routes = await self.routing.routes_for(c.id for c in chats)
             muted = await self.chats.muted_feeds(c.id for c in chats)
             cache: dict = {}
-            queued = 0
-            for start in range(0, len(chats), self.batch):
-                plans = await _off_loop(
-                    lambda: [
-                        self._plan(
-                            chat,
-                            "instant",
-                            now,
-                            pool,
-                            cache=cache,
-                            routes=routes.get(chat.id),
-                            rules=rules.get(chat.id, ()),
-                            muted=muted.get(chat.id, frozenset()),
-                        )
-                        for chat in chats[start : start + self.batch]  # noqa: B023 (awaited here)
-                    ]
-                )
-                await self._record(plans, now)
-                queued += sum(1 for p in plans if p.parts)
-        return queued
+            memo: dict = {}
+
+            def plan_batch(batch: Sequence[Chat]) -> list[DigestPlan]:
+                return [
+                    self._plan(
+                        chat,
+                        "instant",
+                        now,
+                        pool,
+                        cache=cache,
+                        routes=routes.get(chat.id),
+                        rules=rules.get(chat.id, ()),
+                        muted=muted.get(chat.id, frozenset()),
+                        memo=memo,
+                    )
+                    for chat in batch
+                ]
+
+            outcomes = await self._plan_and_record(chats, plan_batch, now)
+        return outcomes.count("queued")
 
     # -- on request
 
@@ -235,6 +242,35 @@ class DigestService:
 
     # -- internals
 
+    async def _plan_and_record(
+        self,
+        items: Sequence[_T],
+        plan_batch: Callable[[Sequence[_T]], list[DigestPlan]],
+        now: datetime,
+    ) -> list[str]:
+        """Each item's outcome (queued, empty, skipped). Plan in batches off the loop and record each batch in its own transaction, the next
+        batch planned while the last one is written (SQLite and PostgreSQL write without the
+        GIL, so the two overlap). Memory stays flat however many chats are due. A failed write
+        stops the pass once the batch being planned is done (it is not recorded); a failed
+        plan lets the batch being written finish. Cancelled: the write under way rolls back."""
+        outcomes: list[str] = []
+        writing: asyncio.Task[None] | None = None
+        try:
+            for start in range(0, len(items), self.batch):
+                plans = await _off_loop(plan_batch, items[start : start + self.batch])
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(self._record(plans, now))
+                outcomes += [p.outcome for p in plans]
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():  # planning failed
+                (failed,) = await asyncio.gather(writing, return_exceptions=True)
+                if isinstance(failed, Exception):
+                    log.error("a batch of digests was not recorded either: %r", failed)
+        return outcomes
+
     async def _manual_plan(self, chat: Chat, now: datetime) -> DigestPlan:
         """What /digest plans for one chat now (its rules, first digest, threads, mutes)."""
         rules = await self._chat_rules(chat.id)
@@ -253,7 +289,9 @@ class DigestService:
     async def _pool(self, after_id: int, index: RuleIndex | None = None) -> DigestPool:
         articles = await self.articles.above(after_id, limit=self.pool_limit)
         hits = await self._rule_hits(articles, index)
-        return await _off_loop(lambda: DigestPool(articles, self.topic_order, rule_hits=hits))
+        return await _off_loop(
+            lambda: DigestPool(articles, self.topic_order, rule_hits=hits, after_id=after_id)
+        )
 
     async def _rules_for(self, chat_ids: Iterable[int]) -> dict[int, list[ChatRule]]:
         stored = await self.rules.for_chats(chat_ids)
@@ -288,9 +326,13 @@ class DigestService:
         # each chat's cursor moves to max(pool.max_id, its cursor): nothing newer may show yet
         up_to = max(pool.max_id, *(c.cursor_article_id for c in new))
         recent = await self.articles.published_since(since, up_to_id=up_to, limit=self.pool_limit)
-        newer = await self.articles.above(
-            min(c.cursor_article_id for c in new), limit=self.pool_limit
-        )
+        lowest = min(c.cursor_article_id for c in new)
+        if pool.after_id is not None and pool.after_id <= lowest:
+            # the pool holds the newest `pool_limit` above a cursor at most this one: those
+            # above `lowest` among them are the newest `pool_limit` above `lowest`
+            newer = [a for a in pool.given if a.id > lowest]
+        else:
+            newer = await self.articles.above(lowest, limit=self.pool_limit)
         merged = {a.id: a for a in recent}
         merged.update((a.id, a) for a in newer if a.id <= up_to)
         articles = list(merged.values())
@@ -316,9 +358,9 @@ class DigestService:
         idle: list[tuple[int, datetime | None]] = []
         for chat in chats:
             schedule = self._schedule(chat)
-            slot = latest_due_slot(schedule, chat.last_slot_at or chat.created_at, now)
+            slot = _latest_due_slot(schedule, chat.last_slot_at or chat.created_at, now)
             if slot is None:
-                idle.append((chat.id, next_slot_after(schedule, now)))
+                idle.append((chat.id, _next_slot_after(schedule, now)))
             else:
                 due.append((chat, slot))
         return due, idle
@@ -380,8 +422,9 @@ class DigestService:
         first: _FirstPool | None = None,
         rules: Sequence[ChatRule] = (),
         muted: frozenset[int] = frozenset(),
+        memo: dict | None = None,
     ) -> DigestPlan:
-        next_at = next_slot_after(self._schedule(chat), now)
+        next_at = _next_slot_after(self._schedule(chat), now)
         if is_catch_up_too_old(slot, now):
             return DigestPlan(
                 chat_id=chat.id,
@@ -407,6 +450,7 @@ class DigestService:
             first=first,
             rules=rules,
             muted=muted,
+            memo=memo,
         )
         return replace(plan, last_slot_at=slot, next_slot_at=next_at)
 
@@ -423,7 +467,57 @@ class DigestService:
         first: _FirstPool | None = None,
         rules: Sequence[ChatRule] = (),
         muted: frozenset[int] = frozenset(),
+        memo: dict | None = None,
     ) -> DigestPlan:
+        """`memo` (a dict the caller keeps for one pass over one pool): chats that see the same
+        digest — same filters (in any order), cursor, language, zone and format, no rules,
+        mutes or threads of their own — share one selection and rendering (a tick's chats due at the same hour
+        mostly got their last digest in the same tick, so they share a cursor)."""
+        key = None
+        if memo is not None and not rules and not muted and not routes:
+            key = (
+                frozenset(chat.topics), frozenset(chat.countries), chat.all_sources, chat.language,
+                chat.cursor_article_id,
+                first is not None and chat.first_digest_at is None, self._zone_name(chat),
+                chat.digest_format, now or slot,
+            )  # fmt: skip
+            content = memo.get(key)
+            if content is None:
+                content = self._content(chat, slot, pool, now, cache, routes, first)
+                if len(memo) >= MEMO_SIZE:  # the oldest goes: memory stays flat
+                    del memo[next(iter(memo))]
+                memo[key] = content
+        else:
+            content = self._content(chat, slot, pool, now, cache, routes, first, rules, muted)
+        return DigestPlan(
+            chat_id=chat.id,
+            kind=kind,
+            slot_at=slot,
+            parts=content.parts,
+            article_count=content.article_count,
+            outcome="queued" if content.parts else "empty",
+            expected_cursor=chat.cursor_article_id,
+            expected_updated_at=chat.updated_at,
+            new_cursor=max(pool.max_id, chat.cursor_article_id),
+            preview_url=content.preview_url,
+            part_threads=content.part_threads,
+            preview_part=content.preview_part,
+            rich=content.rich,
+        )
+
+    def _content(
+        self,
+        chat: Chat,
+        slot: datetime,
+        pool: DigestPool,
+        now: datetime | None,
+        cache: dict | None,
+        routes: Mapping[str, int] | None,
+        first: _FirstPool | None,
+        rules: Sequence[ChatRule] = (),
+        muted: frozenset[int] = frozenset(),
+    ) -> _Content:
+        """What a chat's digest says: selected, split by thread, rendered."""
         digest = self._digest(chat, pool, first, rules, muted)
         # a forum chat: each thread gets its own messages (header + its sections), in order
         split = split_digest(digest, routes or {}, chosen=chat.topics, topic_order=self.topic_order)
@@ -433,7 +527,7 @@ class DigestService:
             for text in self._render(chat, part, now or slot, cache=cache)
         ]
         parts = tuple(text for _, text in threaded)
-        threads = [thread for thread, _ in threaded]
+        threads = tuple(thread for thread, _ in threaded)
         top = digest.top
         preview = top.article.url if (self.preview_top_story and top is not None) else None
         preview_part = 0
@@ -447,21 +541,19 @@ class DigestService:
                 digest, labels=self.labels_for(chat.language), zone=self._zone(chat),
                 now=now or slot,
             )  # fmt: skip
-        return DigestPlan(
-            chat_id=chat.id,
-            kind=kind,
-            slot_at=slot,
-            parts=parts,
-            article_count=digest.shown,
-            outcome="queued" if parts else "empty",
-            expected_cursor=chat.cursor_article_id,
-            expected_updated_at=chat.updated_at,
-            new_cursor=max(pool.max_id, chat.cursor_article_id),
-            preview_url=preview,
-            part_threads=tuple(threads),
-            preview_part=preview_part,
-            rich=rich,
-        )
+        return _Content(parts, digest.shown, preview, threads, preview_part, rich)
+
+
+@dataclass(frozen=True, slots=True)
+class _Content:
+    """The part of a digest plan that is the same for every chat with the same digest."""
+
+    parts: tuple[str, ...]
+    article_count: int
+    preview_url: str | None
+    part_threads: tuple[int | None, ...]
+    preview_part: int
+    rich: str | None
 
 
 async def _off_loop(work: Callable[..., _T], *args: object) -> _T:

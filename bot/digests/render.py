@@ -13,7 +13,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 from bot.digests.selection import Digest, DigestItem, DigestSection
 from bot.domain import Article
@@ -256,6 +256,7 @@ def render_digest(
         date=now.astimezone(zone).strftime("%d.%m.%Y"),
     )
     continued = html.escape(t(lang, "digest.continued"))
+    day = now.astimezone(zone).date()  # an item says "09:00" today, "01.06 09:00" before
     parts: list[str] = []
     message = _Message(limit)
     message.try_add(header, telegram_length(header))
@@ -264,7 +265,7 @@ def render_digest(
         heading_len = telegram_length(heading)
         reason = item_reason(section, labels) if digest.marked else None
         for index, item in enumerate(section.items):
-            block, block_len = _item(item, labels, zone, now, cache, reason)
+            block, block_len = _item(item, labels, zone, now, cache, reason, day)
             if index == 0:
                 unit, unit_len = f"{heading}\n\n{block}", heading_len + 2 + block_len
             else:
@@ -294,13 +295,14 @@ def _item(
     now: datetime,
     cache: dict | None,
     reason: str | None = None,
+    day: date | None = None,
 ) -> tuple[str, int]:
     if cache is None:
         block = render_item(item, labels, zone, now, reason)
         return block, telegram_length(block)
     key = (
-        item.article.id, item.also, tuple(v.id for v in item.versions), labels.lang, zone,
-        now.astimezone(zone).date(), reason,
+        item.article.id, item.also, tuple(v.id for v in item.versions) if item.versions else (),
+        labels.lang, zone, day or now.astimezone(zone).date(), reason,
     )  # fmt: skip
     found = cache.get(key)
     if found is None:

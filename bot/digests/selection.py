@@ -98,16 +98,22 @@ class DigestPool:
         *,
         with_backfill: bool = False,
         rule_hits: Mapping[int, Iterable[int]] | None = None,
+        after_id: int | None = None,
     ) -> None:
         """`with_backfill`: also the items of a feed's first poll — for /latest and a new
         subscriber's first digest; scheduled digests skip them (no flood of old items).
-        `rule_hits`: {rule id: ids of the articles it matches} (bot.understand.chatrules.RuleIndex)."""
+        `rule_hits`: {rule id: ids of the articles it matches} (bot.understand.chatrules.RuleIndex).
+        `after_id`: the articles are the newest ones above this id (a pool read so), which lets
+        another pool over a higher cursor be cut from `given` instead of read again."""
         every = list(articles)
+        self.given = every  # first polls included
+        self.after_id = after_id
         self.max_id = max((a.id for a in every), default=0)  # backfill too: the cursor skips them
         self.articles = sorted(
             (a for a in every if with_backfill or not a.backfill), key=lambda a: a.id, reverse=True
         )
         self.topic_rank = {slug: n for n, slug in enumerate(topic_order)}
+        self._ranked: dict[tuple[str, ...], tuple[str, ...]] = {}  # topics → in section order
         self.clusters: dict[int, list[Article]] = {}
         for article in self.articles:
             if article.cluster_id is not None:
@@ -312,10 +318,15 @@ class DigestPool:
         ) + tuple(DigestSection(topic, tuple(groups[topic])) for topic in order)
 
     def _section_of(self, article: Article, chosen: tuple[str, ...]) -> str | None:
-        candidates = [t for t in article.topics if not chosen or t in chosen]
-        if not candidates:
-            return None
-        return min(candidates, key=self._section_key)
+        """The first of the article's topics (in section order) the chat chose (any if none)."""
+        ranked = self._ranked.get(article.topics)
+        if ranked is None:
+            ranked = self._ranked[article.topics] = tuple(
+                sorted(article.topics, key=self._section_key)
+            )
+        if not chosen:
+            return ranked[0] if ranked else None
+        return next((t for t in ranked if t in chosen), None)
 
     def _section_key(self, topic: str | None) -> tuple:
         if topic is None:

@@ -19,7 +19,7 @@ from bot.delivery.sender import Sender
 from bot.domain import DigestPlan
 from storage.chats import ChatRepo
 from storage.db import Database
-from storage.outbox import OutboxRepo
+from storage.outbox import MESSAGE_TEXT, OutboxRepo
 from storage.stores import stores_over
 from tests.support.fakebotapi import FakeBotAPI
 
@@ -156,7 +156,9 @@ async def test_bad_request_fails_once(db, server, bot):
     await engine.drain(timeout=10)
     assert len(server.calls("sendMessage", 1)) == 2  # the bad part once, then the next one
     assert texts(server, 1) == ["next part"] and texts(server, 2) == ["fine"]
-    row = await db.fetchone("SELECT status, error FROM outbox WHERE text = '<b>unclosed'")
+    row = await db.fetchone(
+        f"SELECT status, error FROM outbox WHERE {MESSAGE_TEXT} = '<b>unclosed'"
+    )
     assert row["status"] == "failed" and "parse entities" in row["error"]
     assert (await ChatRepo(db).get(1)).status == "active"
 

@@ -18,7 +18,7 @@ import pytest
 from bot.delivery.sender import Sender
 from bot.domain import DigestPlan
 from storage.db import Database
-from storage.outbox import OutboxRepo
+from storage.outbox import MESSAGE_TEXT, OutboxRepo
 from storage.stores import stores_over
 from tests.support.fakebotapi import FakeBotAPI
 
@@ -135,7 +135,7 @@ async def kill(proc: asyncio.subprocess.Process) -> None:
 async def sent_rows(path: Path) -> list[tuple[int, str, int]]:
     async with Database(path) as db:
         rows = await db.fetchall(
-            "SELECT chat_id, text, message_id FROM outbox WHERE status = 'sent' ORDER BY id"
+            f"SELECT chat_id, {MESSAGE_TEXT} AS text, message_id FROM outbox WHERE status = 'sent' ORDER BY id"
         )
     return [(r["chat_id"], r["text"], r["message_id"]) for r in rows]
 

@@ -17,7 +17,7 @@ import pytest
 
 from bot.domain import DigestPlan
 from storage.db import Database
-from storage.outbox import OutboxRepo
+from storage.outbox import MESSAGE_TEXT, OutboxRepo
 from tests.support.outage import (
     START,
     FakeTime,
@@ -137,7 +137,9 @@ async def test_fault_matrix_exactly_one_copy(tmp_path, fault, phase):
         assert engine.stats.failed == 0
         # Each row records the message Telegram accepted for it (its id, when), also those
         # recorded late, after the database came back.
-        rows = await db.fetchall("SELECT chat_id, text, message_id, sent_at FROM outbox")
+        rows = await db.fetchall(
+            f"SELECT chat_id, {MESSAGE_TEXT} AS text, message_id, sent_at FROM outbox"
+        )
         for row in rows:
             stored = server.messages.get((row["chat_id"], row["message_id"]))
             assert stored is not None and stored.get("text") == row["text"], dict(row)

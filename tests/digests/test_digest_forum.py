@@ -17,7 +17,7 @@ from bot.i18n.catalog import t
 from storage.access import AccessRepo
 from storage.broadcasts import BroadcastRepo
 from storage.chats import ChatRepo
-from storage.outbox import OutboxRepo
+from storage.outbox import MESSAGE_TEXT, OutboxRepo
 from storage.routing import ChatRouting
 from storage.stores import stores_over
 from tests.digests.test_digest import art
@@ -38,7 +38,9 @@ def clock():
 
 
 def make_service(db, clock, **kw) -> DigestService:
-    return DigestService(stores_over(db), labels_for=LABELS.__getitem__, topic_order=ORDER, clock=clock, **kw)
+    return DigestService(
+        stores_over(db), labels_for=LABELS.__getitem__, topic_order=ORDER, clock=clock, **kw
+    )
 
 
 async def subscribe(db, chat_id, *, mode="daily", routes=None, topics=ORDER):
@@ -54,7 +56,7 @@ async def subscribe(db, chat_id, *, mode="daily", routes=None, topics=ORDER):
 
 async def outbox(db, chat_id) -> list[tuple[int, int | None, str, int]]:
     rows = await db.fetchall(
-        "SELECT part, thread_id, text, digest_id FROM outbox WHERE chat_id = ? ORDER BY id",
+        f"SELECT part, thread_id, {MESSAGE_TEXT} AS text, digest_id FROM outbox WHERE chat_id = ? ORDER BY id",
         (chat_id,),
     )
     return [tuple(r) for r in rows]

@@ -12,6 +12,7 @@ from bot.delivery.sender import Sender
 from bot.digests.planner import DigestService
 from bot.digests.render import Labels
 from storage.chats import ChatRepo
+from storage.outbox import MESSAGE_TEXT
 from storage.stores import stores_over
 from storage.timefmt import to_db
 from tests.support.fakebotapi import FakeBotAPI
@@ -35,7 +36,9 @@ def clock():
 
 @pytest.fixture
 def service(db, clock):
-    return DigestService(stores_over(db), labels_for=LABELS.__getitem__, topic_order=("cis", "un"), clock=clock)
+    return DigestService(
+        stores_over(db), labels_for=LABELS.__getitem__, topic_order=("cis", "un"), clock=clock
+    )
 
 
 _counter = iter(range(1, 10**6))
@@ -62,7 +65,9 @@ async def subscribe(db, chat_id=42, *, mode="daily", times=("09:00",), weekday=N
 
 
 async def outbox_texts(db, chat_id=42) -> list[str]:
-    rows = await db.fetchall("SELECT text FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,))
+    rows = await db.fetchall(
+        f"SELECT {MESSAGE_TEXT} AS text FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,)
+    )
     return [r[0] for r in rows]
 
 

@@ -11,6 +11,7 @@ import pytest
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poller import Ingestor
 from storage.articles import ArticleRepo
+from storage.outbox import MESSAGE_TEXT
 from tests.e2e.test_e2e_reading import services
 from tests.support.botharness import NOW, running_bot
 from tests.support.feedgen import Item, rss
@@ -92,7 +93,9 @@ async def test_first_minute_in_russian_latest_button_topic_name_and_first_digest
     assert titles_in(await env.send(USER, "/latest права человека")) == {1, 2, 3}
     assert titles_in(await env.send(USER, "/latest Права Человека")) == {1, 2, 3}
     assert await env.send(USER, "/digest") == []  # queued, not "nothing new"
-    rows = await env.db.fetchall("SELECT text FROM outbox WHERE chat_id = ?", (USER,))
+    rows = await env.db.fetchall(
+        f"SELECT {MESSAGE_TEXT} AS text FROM outbox WHERE chat_id = ?", (USER,)
+    )
     assert len(rows) == 1
     assert titles_in([{"text": rows[0][0]}]) == {1, 2}  # the last 24 hours, never older
     (again,) = await env.send(USER, "/digest")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.digests.slots import in_quiet_hours, parse_quiet, zone_for
+from storage.outbox import MESSAGE_TEXT
 from storage.timefmt import to_db
 from tests.e2e.test_e2e_reading import services, subscribe_to_un
 from tests.support.botharness import NOW, running_bot
@@ -33,7 +34,7 @@ async def add_article(env, title: str, feed_id: int | None = None, published=Non
 
 async def outbox(env, chat_id: int = USER) -> list[str]:
     rows = await env.db.fetchall(
-        "SELECT text FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,)
+        f"SELECT {MESSAGE_TEXT} AS text FROM outbox WHERE chat_id = ? ORDER BY id", (chat_id,)
     )
     return [r[0] for r in rows]
 

@@ -10,6 +10,7 @@ from bot.digests.planner import DigestService
 from bot.digests.render import Labels
 from bot.understand.searchterms import MorphSearch, index_terms
 from storage.articles import ArticleRepo
+from storage.outbox import MESSAGE_TEXT
 from storage.stores import stores_over
 from storage.timefmt import to_db
 from tests.support.botharness import NOW, running_bot
@@ -65,7 +66,9 @@ async def test_digest_queues_then_nothing_new(env):
     )
     await add_article(env, "Саммит ШОС", "Лидеры ШОС встретились.", ("sco",))
     assert await env.send(USER, "/digest") == []  # queued to the outbox; delivery sends it
-    rows = await env.db.fetchall("SELECT text FROM outbox WHERE chat_id = ?", (USER,))
+    rows = await env.db.fetchall(
+        f"SELECT {MESSAGE_TEXT} AS text FROM outbox WHERE chat_id = ?", (USER,)
+    )
     assert len(rows) == 1 and "Генассамблея" in rows[0][0] and "ШОС" not in rows[0][0]
     (reply,) = await env.send(USER, "/digest")
     assert "Ничего нового" in reply["text"]

@@ -12,6 +12,7 @@ import pytest
 from bot.digests.planner import DigestService
 from bot.digests.render import Labels
 from storage.chats import ChatRepo
+from storage.outbox import MESSAGE_TEXT
 from storage.stores import stores_over
 from storage.timefmt import to_db
 from tests.ingest.test_ingest import T0, Env
@@ -80,7 +81,9 @@ async def test_rotating_guids_and_session_links_store_and_deliver_each_story_onc
     await env.feeds.add(feed_server.url("/rss"), now=T0)
     await env.poll(feed_server.url("/rss"))  # the first poll: the backlog
     await subscribe_instant(env, 1, 2)
-    service = DigestService(stores_over(env.db), labels_for=lambda lang: Labels(lang, {}), clock=env.clock)
+    service = DigestService(
+        stores_over(env.db), labels_for=lambda lang: Labels(lang, {}), clock=env.clock
+    )
     for poll in range(1, 5):
         env.clock.now = T0 + timedelta(minutes=10 * poll)
         await env.feeds.schedule_now((await env.feeds.list())[0].id, env.clock.now)
@@ -89,7 +92,7 @@ async def test_rotating_guids_and_session_links_store_and_deliver_each_story_onc
         assert outcome.new == 0, f"poll {poll}: {outcome.line()}"
         await service.deliver_instant(env.clock.now)
     assert await env.count("SELECT COUNT(*) FROM articles") == len(STORIES)
-    rows = await env.db.fetchall("SELECT chat_id, text FROM outbox")
+    rows = await env.db.fetchall(f"SELECT chat_id, {MESSAGE_TEXT} AS text FROM outbox")
     for chat_id in (1, 2):
         text = "\n".join(r[1] for r in rows if r[0] == chat_id)
         for title, _ in STORIES:

@@ -13,6 +13,7 @@ from storage.broadcasts import BroadcastRepo
 from storage.chat_rules import RuleRepo
 from storage.chats import ChatRepo
 from storage.errors import ConflictError
+from storage.outbox import MESSAGE_TEXT
 from storage.routing import ChatRouting
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -142,7 +143,7 @@ async def test_broadcast_enqueues_active_unbanned_chats(db):
     second = await repo.enqueue("again", by=9, now=NOW)
     tally = await repo.tally(first)
     assert (tally.recipients, tally.pending, tally.done) == (2, 2, False)
-    rows = await db.fetchall("SELECT chat_id, text FROM outbox ORDER BY id")
+    rows = await db.fetchall(f"SELECT chat_id, {MESSAGE_TEXT} AS text FROM outbox ORDER BY id")
     assert [tuple(r) for r in rows] == [(1, "hi"), (4, "hi"), (1, "again"), (4, "again")]
     await db.execute("UPDATE outbox SET status = 'sent'")
     assert (await repo.tally(second)).done

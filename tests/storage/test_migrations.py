@@ -20,8 +20,12 @@ from tests.support.legacy_schema import build_legacy, legacy_scripts
 ADDED_SINCE_THE_SQL_FILES = {
     "0009": {"fsm_states", "webhook_updates"},
     "0010": {"delivery_pacing"},
+    "0011": {"outbox_texts"},
 }
-COLUMNS_ADDED_SINCE = {"outbox": {"claimed_by", "claimed_until"}}
+COLUMNS_ADDED_SINCE = {"outbox": {"claimed_by", "claimed_until", "text_key"}}
+# 0011: a planned message's text may be shared (outbox.text_key) instead of its own
+NULLABLE_SINCE = {"outbox": {"text"}}
+FKS_ADDED_SINCE = {"outbox": [("outbox_texts", "text_key", "key", "NO ACTION", "NO ACTION")]}
 
 
 def _default(value: str | None) -> str | None:
@@ -110,8 +114,14 @@ async def test_the_revisions_after_the_sql_files_only_add_their_tables(tmp_path)
         new = COLUMNS_ADDED_SINCE.get(table, set())
         columns = head[table]["columns"]
         assert {c: columns[c] for c in new} == {c: ("TEXT", False, None, 0) for c in new}
-        kept = {**head[table], "columns": {c: v for c, v in columns.items() if c not in new}}
-        assert kept == legacy[table], table
+        kept = {c: v for c, v in columns.items() if c not in new}
+        for c in NULLABLE_SINCE.get(table, ()):
+            assert kept[c][1] is False and legacy[table]["columns"][c][1] is True
+            kept[c] = legacy[table]["columns"][c]
+        added_fks = FKS_ADDED_SINCE.get(table, [])
+        assert all(fk in head[table]["fks"] for fk in added_fks)
+        fks = [fk for fk in head[table]["fks"] if fk not in added_fks]
+        assert {**head[table], "columns": kept, "fks": fks} == legacy[table], table
     assert head["delivery_pacing"]["columns"] == {
         "key": ("TEXT", False, None, 1),
         "next_at": ("FLOAT", True, None, 0),

@@ -11,7 +11,7 @@ import pytest
 
 from bot.domain import DigestPlan
 from storage.engines import open_database
-from storage.outbox import OutboxRepo
+from storage.outbox import MESSAGE_TEXT, OutboxRepo
 from storage.timefmt import to_db
 
 NOW = datetime(2025, 6, 1, 6, tzinfo=UTC)
@@ -61,8 +61,8 @@ async def tables(db) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
         # order of digest ids); the outbox keeps its order, which is each chat's sending order
         "digests": "SELECT chat_id, slot_at, kind, article_count, outcome FROM digests"
         " ORDER BY chat_id, slot_at",
-        "outbox": "SELECT chat_id, part, thread_id, text, preview_url, format, fallback, status"
-        " FROM outbox ORDER BY id",
+        "outbox": f"SELECT chat_id, part, thread_id, {MESSAGE_TEXT} AS text, preview_url, format, fallback,"
+        " status FROM outbox ORDER BY id",
         "chats": "SELECT id, cursor_article_id, last_slot_at, next_slot_at, first_digest_at"
         " FROM chats ORDER BY id",
     }
@@ -84,14 +84,19 @@ async def test_a_batch_records_what_one_by_one_records(db_location, twin_locatio
         async with single.transaction() as conn:
             expected = [await repo._record(conn, p, NOW) for p in plans()]
         assert [i is None for i in ids] == [i is None for i in expected]
-        assert [i == 0 for i in ids] == [i == 0 for i in expected] == [
-            False, False, False, False, True, False, False, False
-        ]
+        assert (
+            [i == 0 for i in ids]
+            == [i == 0 for i in expected]
+            == [False, False, False, False, True, False, False, False]
+        )
         assert ids[1] is None and ids[2] is None  # the changed chat, the taken slot
         got, want = await tables(batched), await tables(single)
         assert got == want
         assert len(got["outbox"]) == 2 + 2 + 1 + 2  # chats 1, 4, 6 (rich), 7
-        assert [r[1] for r in got["digests"] if r[0] == 4] == [to_db(SLOT), to_db(SLOT + timedelta(seconds=1))]
+        assert [r[1] for r in got["digests"] if r[0] == 4] == [
+            to_db(SLOT),
+            to_db(SLOT + timedelta(seconds=1)),
+        ]
     finally:
         await batched.close()
         await single.close()
@@ -112,7 +117,7 @@ async def test_a_batch_larger_than_one_statement(db):
     ]  # fmt: skip
     ids = await OutboxRepo(db).record_digests(many, NOW)
     assert len(set(ids)) == count and None not in ids
-    rows = await db.fetchall("SELECT chat_id, text FROM outbox ORDER BY id")
+    rows = await db.fetchall(f"SELECT chat_id, {MESSAGE_TEXT} AS text FROM outbox ORDER BY id")
     assert [(r[0], r[1]) for r in rows] == [(n, f"{n}") for n in range(1, count + 1)]
     cursors = await db.fetchall("SELECT id, cursor_article_id FROM chats ORDER BY id")
     assert [tuple(r) for r in cursors] == [(n, n) for n in range(1, count + 1)]

@@ -25,6 +25,7 @@ from bot.understand.searchterms import index_terms
 from storage.chat_rules import RuleRepo
 from storage.chats import ChatRepo
 from storage.errors import TooManyRulesError
+from storage.outbox import MESSAGE_TEXT
 from storage.stores import stores_over
 from storage.timefmt import to_db
 
@@ -261,7 +262,9 @@ async def test_instant_digest_has_rule_section_once(db, morph):
     service = DigestService(stores_over(db), labels_for=lambda lang: Labels(lang, {"un": "ООН"}),
                             topic_order=("un",), clock=lambda: T0)  # fmt: skip
     assert await service.deliver_instant(T0) == 2
-    rows = await db.fetchall("SELECT chat_id, text FROM outbox ORDER BY chat_id, part")
+    rows = await db.fetchall(
+        f"SELECT chat_id, {MESSAGE_TEXT} AS text FROM outbox ORDER BY chat_id, part"
+    )
     by_chat: dict[int, list[str]] = {}
     for chat_id, text in rows:
         by_chat.setdefault(chat_id, []).append(text)
