@@ -5,6 +5,7 @@ refused untouched, and the same history runs on a real PostgreSQL."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ import sqlalchemy as sa
 
 from storage import migrations
 from storage.db import Database
+from storage.errors import ConflictError
 from storage.migrations import NewerDatabaseError, latest_version, revisions, upgrade_url
+from storage.outbox import OutboxRepo
 from tests.support.legacy_schema import build_legacy, legacy_scripts
 
 # Tables of the revisions after the SQL files (state once kept in one process's memory),
@@ -184,6 +187,45 @@ async def test_a_database_from_before_alembic_upgrades_in_place(tmp_path, upto):
             assert chat["id"] == -1001234567890 and chat["digest_format"] == "compact"
     async with Database(path) as db:  # a second start changes nothing
         assert await db.fetchval("SELECT count(*) FROM articles") == 1
+
+
+async def test_messages_queued_before_0011_keep_their_text_and_go_out(tmp_path):
+    """0011 copies the outbox (SQLite's ALTER by copy): pending and sent rows stay as they were,
+    their own text included, and the pending ones are still due in order."""
+    path = tmp_path / "at-0010.sqlite3"
+    alembic_upto(path, "0010")
+    stamp = "2025-06-01T06:00:00Z"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO chats (id, type, timezone, created_at, updated_at)"
+            " VALUES (7, 'private', 'UTC', ?, ?)",
+            (stamp, stamp),
+        )
+        conn.execute(
+            "INSERT INTO digests (id, chat_id, slot_at, kind, outcome, created_at)"
+            " VALUES (1, 7, ?, 'scheduled', 'queued', ?)",
+            (stamp, stamp),
+        )
+        conn.executemany(
+            "INSERT INTO outbox (id, chat_id, digest_id, part, text, status, message_id,"
+            " not_before, created_at) VALUES (?, 7, 1, ?, ?, ?, ?, ?, ?)",
+            [(5, 0, "part one", "sent", 900, stamp, stamp),
+             (6, 1, "part two", "pending", None, stamp, stamp),
+             (9, 2, "part three", "pending", None, stamp, stamp)],
+        )  # fmt: skip
+    async with Database(path) as db:
+        assert await db.fetchval("SELECT version_num FROM alembic_version") == revisions()[-1]
+        rows = await db.fetchall("SELECT id, part, text, text_key, status FROM outbox ORDER BY id")
+        assert [tuple(r) for r in rows] == [
+            (5, 0, "part one", None, "sent"),
+            (6, 1, "part two", None, "pending"),
+            (9, 2, "part three", None, "pending"),
+        ]
+        now = datetime(2025, 6, 1, 7, tzinfo=UTC)
+        [head] = await OutboxRepo(db).due_heads(now, 10)
+        assert (head.id, head.text) == (6, "part two")
+        with pytest.raises(ConflictError):  # a row has its own text or a shared one, not none
+            await db.execute("UPDATE outbox SET text = NULL WHERE id = 9")
 
 
 @pytest.mark.parametrize("how", ["user_version", "alembic_version"])

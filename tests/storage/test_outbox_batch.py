@@ -121,3 +121,36 @@ async def test_a_batch_larger_than_one_statement(db):
     assert [(r[0], r[1]) for r in rows] == [(n, f"{n}") for n in range(1, count + 1)]
     cursors = await db.fetchall("SELECT id, cursor_article_id FROM chats ORDER BY id")
     assert [tuple(r) for r in cursors] == [(n, n) for n in range(1, count + 1)]
+
+
+async def test_a_text_many_chats_get_is_stored_once_and_each_chat_sends_it(db):
+    stamp = to_db(NOW)
+    await db.executemany(
+        "INSERT INTO chats (id, type, timezone, created_at, updated_at, cursor_article_id)"
+        " VALUES (?, 'private', 'UTC', ?, ?, 0)",
+        [(n, stamp, stamp) for n in range(1, 6)],
+    )
+    repo = OutboxRepo(db)
+    same = ("📰 the same digest", "its second part")
+
+    def plan(chat_id: int, parts: tuple[str, ...], **kw: object) -> DigestPlan:
+        base: dict[str, object] = dict(
+            chat_id=chat_id, kind="scheduled", slot_at=SLOT, parts=parts, article_count=1,
+            outcome="queued", expected_cursor=0, expected_updated_at=NOW, new_cursor=1,
+        )  # fmt: skip
+        return DigestPlan(**(base | kw))  # type: ignore[arg-type]
+
+    await repo.record_digests([plan(1, same), plan(2, same), plan(3, ("its own",))], NOW)
+    # a later tick (its own batch, one by one too) finds the stored text and adds none
+    await repo.record_digests([plan(4, same), plan(4, same, kind="manual")], NOW)
+    await repo.record_digests([plan(5, same, rich="<b>rich</b>")], NOW)  # rich: its own text
+    stored = await db.fetchall("SELECT text FROM outbox_texts ORDER BY text")
+    assert sorted(r[0] for r in stored) == sorted([*same, "its own"])
+    heads = await repo.due_heads(NOW, 100)
+    assert {(m.chat_id, m.part, m.text) for m in heads} == {
+        (1, 0, same[0]), (2, 0, same[0]), (3, 0, "its own"), (4, 0, same[0]), (5, 0, "<b>rich</b>"),
+    }  # fmt: skip
+    for message in heads:  # each chat's next part comes after its first is sent
+        await repo.mark_sent(message.id, 1000 + message.id, NOW)
+    seconds = await repo.due_heads(NOW, 100)
+    assert {(m.chat_id, m.text) for m in seconds} == {(1, same[1]), (2, same[1]), (4, same[1])}
