@@ -79,6 +79,8 @@ class DeliveryStats:
 # A shared send slot further away than this is not waited for with the message in hand: the
 # message goes back to the outbox until then (its claim is released meanwhile).
 PACE_WAIT_MAX = 5.0
+# Several processes: each claims this many rounds of its concurrent sends at a time.
+CLAIM_ROUNDS = 8
 
 
 def attempts_for(window: timedelta, base: float, cap: float) -> int:
@@ -138,6 +140,7 @@ class Sender:
         self.on_alert = on_alert
         self.events = events
         self.stats = DeliveryStats()
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -370,12 +373,16 @@ class Sender:
         return launched, wait
 
     def _claim_batch(self) -> int:
-        """How many heads to claim at once: all that the rate lets this process send within
-        a quarter of the lease (the rest stays free for the others)."""
+        """How many heads to claim at once: a few rounds of this process's concurrent sends
+        (CLAIM_ROUNDS), and no more than the rate lets it send within a quarter of the lease.
+        The rest stays free for the others: claiming a big batch each left one process
+        sending the last of it alone while the others had nothing (1,000 chats in batches
+        of 200 on two workers: 3 batches against 2, 1.6× one worker at best)."""
+        batch = min(self.batch, max(1, self.concurrency * CLAIM_ROUNDS))
         if not self.limiter.interval:
-            return self.batch
+            return batch
         per_lease = self.lease.total_seconds() / 4 / self.limiter.interval
-        return max(1, min(self.batch, int(per_lease)))
+        return max(1, min(batch, int(per_lease)))
 
     def _busy(self, row: OutboxMessage) -> bool:
         return (

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import Sender
+from bot.delivery.sender import CLAIM_ROUNDS, Sender
 from storage.engines import open_database
 from storage.outbox import OutboxRepo
 from storage.stores import stores_over
@@ -92,7 +92,9 @@ async def _run_two(url, server, *, chats: int, rate: float, until_sent: int) -> 
         bot = server.make_bot()
         workers = [
             # a short lease: each claims a second's worth of sends at a time (4 at rate 4)
-            Sender(bot, stores_over(db),
+            Sender(
+                bot,
+                stores_over(db),
                 rate=rate,
                 idle_poll=0.05,
                 exclusive=False,
@@ -142,3 +144,35 @@ async def test_a_flood_wait_seen_by_one_worker_pauses_the_other(pg_template):
         after = [r.received_at for r in server.sends() if r.received_at > refused.received_at]
         assert after and min(after) - refused.received_at >= 2.0, "a worker ignored the pause"
         each_part_once_in_order(server, 8, ("a",))
+
+
+async def test_a_worker_claims_a_few_rounds_of_its_sends_not_the_whole_backlog(pg_template):
+    """The rest stays free for the other workers: a busy one must not sit on the backlog (a
+    claim of 200 heads left one worker sending the last of them alone)."""
+    url = await pg_template.fresh_database()
+    async with OutageBotAPI() as server, open_database(url) as db:
+        await fan_out(db, 100, ("only",))
+        server.fail_next("sendMessage", "hang", times=10**6)  # every send held: nothing ends
+        bot = server.make_bot()
+        worker = Sender(
+            bot, stores_over(db), rate=0, idle_poll=0.05, exclusive=False, concurrency=2
+        )
+        worker.start()
+        try:
+            async with asyncio.timeout(30):
+                while len(server.requests) < 2:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)  # had it claimed more, the claim would be written by now
+            held = await db.fetchval(
+                "SELECT COUNT(*) FROM outbox WHERE claimed_by = ?", (worker.owner,)
+            )
+            assert 2 <= held <= 2 * CLAIM_ROUNDS
+            now = datetime.now(UTC)  # the worker's clock: its claims have not expired
+            other = await OutboxRepo(db).claim_heads(
+                now, 200, owner="another worker", until=now + timedelta(minutes=5)
+            )
+            assert len(other) == 100 - held
+        finally:
+            server.release_hung()
+            await worker.stop()
+            await bot.session.close()
