@@ -37,6 +37,9 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("pymorphy3").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # INFO: 2 lines per job per tick
+    # INFO: two lines per revision (a new database: ~20 before anything else); the schema step
+    # says itself in one line (storage.migrations.upgrade)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @dataclass(slots=True)
