@@ -425,6 +425,24 @@ class OutboxRepo:
         ):
             return cur.rowcount
 
+    async def purge_finished(self, older_than: datetime) -> tuple[int, int]:
+        """Delete the messages done with (sent, failed, cancelled, replaced by their fallback)
+        that were queued before `older_than`, then the shared texts no message names any more;
+        returns both counts. A pending message stays, however old: it is still to be sent."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "DELETE FROM outbox WHERE created_at < ?"
+                " AND status IN ('sent', 'failed', 'cancelled', 'replaced')",
+                (to_db(older_than),),
+            ) as cur:
+                messages = cur.rowcount
+            async with conn.execute(  # NOT IN: one pass over the outbox's keys, not one per text
+                "DELETE FROM outbox_texts WHERE key NOT IN"
+                " (SELECT text_key FROM outbox WHERE text_key IS NOT NULL)"
+            ) as cur:
+                texts = cur.rowcount
+        return messages, texts
+
     async def counts(self) -> dict[str, int]:
         result = {"pending": 0, "sent": 0, "failed": 0, "cancelled": 0}
         for row in await self.db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status"):

@@ -158,6 +158,9 @@ async def _run(
             cutoff = utc_now() - timedelta(days=settings.retention_days)
             purged = await core.articles.purge_older_than(cutoff)
             log.info("purged %d articles older than %d days", purged, settings.retention_days)
+            messages, texts = await core.stores.outbox.purge_finished(cutoff)
+            log.info("purged %d messages sent or given up over %d days ago (%d texts)",
+                     messages, settings.retention_days, texts)  # fmt: skip
 
         async def purge_stale_dialogs() -> None:
             purged = await dialogs.purge(now=utc_now())

@@ -154,3 +154,34 @@ async def test_a_text_many_chats_get_is_stored_once_and_each_chat_sends_it(db):
         await repo.mark_sent(message.id, 1000 + message.id, NOW)
     seconds = await repo.due_heads(NOW, 100)
     assert {(m.chat_id, m.text) for m in seconds} == {(1, same[1]), (2, same[1]), (4, same[1])}
+
+
+async def test_purge_deletes_old_finished_messages_and_their_texts_and_keeps_pending_ones(db):
+    stamp = to_db(NOW)
+    await db.executemany(
+        "INSERT INTO chats (id, type, timezone, created_at, updated_at, cursor_article_id)"
+        " VALUES (?, 'private', 'UTC', ?, ?, 0)",
+        [(n, stamp, stamp) for n in range(1, 5)],
+    )
+    repo = OutboxRepo(db)
+    old = NOW - timedelta(days=400)
+
+    def plan(chat_id: int, parts: tuple[str, ...]) -> DigestPlan:
+        return DigestPlan(chat_id=chat_id, kind="manual", slot_at=SLOT, parts=parts,
+                          article_count=1, outcome="queued", expected_cursor=0,
+                          expected_updated_at=NOW, new_cursor=1)  # fmt: skip
+
+    # chats 1-3 a year ago (1 and 2 the same text), chat 4 today with chat 2's text
+    await repo.record_digests([plan(1, ("shared",)), plan(2, ("shared",)), plan(3, ("own",))], old)
+    await repo.record_digests([plan(4, ("own",))], NOW)
+    ids = {r[1]: r[0] for r in await db.fetchall("SELECT id, chat_id FROM outbox")}
+    await repo.mark_sent(ids[1], 501, old)
+    await repo.fail(ids[3], "chat not found")
+    await repo.mark_sent(ids[4], 504, NOW)  # sent today: kept, and so is its text
+
+    assert await repo.purge_finished(NOW - timedelta(days=365)) == (2, 0)
+    left = await db.fetchall(f"SELECT chat_id, status, {MESSAGE_TEXT} FROM outbox ORDER BY chat_id")
+    assert [tuple(r) for r in left] == [(2, "pending", "shared"), (4, "sent", "own")]
+    await repo.mark_sent(ids[2], 502, NOW)
+    assert await repo.purge_finished(NOW + timedelta(days=1)) == (2, 2)
+    assert await db.fetchval("SELECT COUNT(*) FROM outbox_texts") == 0
