@@ -12,28 +12,18 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
-
-from bot.digests.planner import DigestService
 from storage.chats import ChatRepo
 from storage.outbox import MESSAGE_TEXT
-from storage.stores import stores_over
 from storage.timefmt import to_db
-from tests.digests.test_digest_jobs import LABELS, T0, Clock, add_article, subscribe
+from tests.digests import test_digest_jobs as jobs
+from tests.digests.test_digest_jobs import T0, add_article, subscribe
 
 SLOT = T0 + timedelta(hours=1)  # 09:00 in Moscow, 11:00 in Yekaterinburg
 
 
-@pytest.fixture
-def clock():
-    return Clock(T0)
-
-
-@pytest.fixture
-def service(db, clock):
-    return DigestService(
-        stores_over(db), labels_for=LABELS.__getitem__, topic_order=("cis", "un"), clock=clock
-    )
+# the same fixtures as the digest job tests
+clock = jobs.clock
+service = jobs.service
 
 
 async def queued(db, chat_id: int) -> tuple[str, list[str]]:

@@ -123,23 +123,29 @@ async def test_a_batch_larger_than_one_statement(db):
     assert [tuple(r) for r in cursors] == [(n, n) for n in range(1, count + 1)]
 
 
-async def test_a_text_many_chats_get_is_stored_once_and_each_chat_sends_it(db):
+async def add_chats(db, count: int) -> None:  # type: ignore[no-untyped-def]
     stamp = to_db(NOW)
     await db.executemany(
         "INSERT INTO chats (id, type, timezone, created_at, updated_at, cursor_article_id)"
         " VALUES (?, 'private', 'UTC', ?, ?, 0)",
-        [(n, stamp, stamp) for n in range(1, 6)],
+        [(n, stamp, stamp) for n in range(1, count + 1)],
     )
+
+
+def a_plan(chat_id: int, parts: tuple[str, ...], **kw: object) -> DigestPlan:
+    base: dict[str, object] = dict(
+        chat_id=chat_id, kind="scheduled", slot_at=SLOT, parts=parts, article_count=1,
+        outcome="queued", expected_cursor=0, expected_updated_at=NOW, new_cursor=1,
+    )  # fmt: skip
+    return DigestPlan(**(base | kw))  # type: ignore[arg-type]
+
+
+async def test_a_text_many_chats_get_is_stored_once_and_each_chat_sends_it(db):
+    await add_chats(db, 5)
     repo = OutboxRepo(db)
     same = ("📰 the same digest", "its second part")
 
-    def plan(chat_id: int, parts: tuple[str, ...], **kw: object) -> DigestPlan:
-        base: dict[str, object] = dict(
-            chat_id=chat_id, kind="scheduled", slot_at=SLOT, parts=parts, article_count=1,
-            outcome="queued", expected_cursor=0, expected_updated_at=NOW, new_cursor=1,
-        )  # fmt: skip
-        return DigestPlan(**(base | kw))  # type: ignore[arg-type]
-
+    plan = a_plan
     await repo.record_digests([plan(1, same), plan(2, same), plan(3, ("its own",))], NOW)
     # a later tick (its own batch, one by one too) finds the stored text and adds none
     await repo.record_digests([plan(4, same), plan(4, same, kind="manual")], NOW)
@@ -157,21 +163,12 @@ async def test_a_text_many_chats_get_is_stored_once_and_each_chat_sends_it(db):
 
 
 async def test_purge_deletes_old_finished_messages_and_their_texts_and_keeps_pending_ones(db):
-    stamp = to_db(NOW)
-    await db.executemany(
-        "INSERT INTO chats (id, type, timezone, created_at, updated_at, cursor_article_id)"
-        " VALUES (?, 'private', 'UTC', ?, ?, 0)",
-        [(n, stamp, stamp) for n in range(1, 5)],
-    )
+    await add_chats(db, 4)
     repo = OutboxRepo(db)
     old = NOW - timedelta(days=400)
 
-    def plan(chat_id: int, parts: tuple[str, ...]) -> DigestPlan:
-        return DigestPlan(chat_id=chat_id, kind="manual", slot_at=SLOT, parts=parts,
-                          article_count=1, outcome="queued", expected_cursor=0,
-                          expected_updated_at=NOW, new_cursor=1)  # fmt: skip
-
-    # chats 1-3 a year ago (1 and 2 the same text), chat 4 today with chat 2's text
+    plan = a_plan
+    # chats 1-3 a year ago (1 and 2 the same text), chat 4 today with chat 3's text
     await repo.record_digests([plan(1, ("shared",)), plan(2, ("shared",)), plan(3, ("own",))], old)
     await repo.record_digests([plan(4, ("own",))], NOW)
     ids = {r[1]: r[0] for r in await db.fetchall("SELECT id, chat_id FROM outbox")}
