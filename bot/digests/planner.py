@@ -248,11 +248,13 @@ class DigestService:
         plan_batch: Callable[[Sequence[_T]], list[DigestPlan]],
         now: datetime,
     ) -> list[str]:
-        """Each item's outcome (queued, empty, skipped). Plan in batches off the loop and record each batch in its own transaction, the next
-        batch planned while the last one is written (SQLite and PostgreSQL write without the
-        GIL, so the two overlap). Memory stays flat however many chats are due. A failed write
-        stops the pass once the batch being planned is done (it is not recorded); a failed
-        plan lets the batch being written finish. Cancelled: the write under way rolls back."""
+        """Each item's outcome (queued, empty, skipped). Plans in batches off the loop and
+        records each batch in its own transaction, the next batch planned while the last one
+        is written (the driver writes without the GIL; in a profile most of the pass still
+        runs one thread at a time, so the overlap is small). Memory stays flat however many
+        chats are due. A failed write stops the pass once the batch being planned is done (it
+        is not recorded); a failed plan lets the batch being written finish. Cancelled: the
+        write under way rolls back."""
         outcomes: list[str] = []
         writing: asyncio.Task[None] | None = None
         try:
@@ -469,10 +471,11 @@ class DigestService:
         muted: frozenset[int] = frozenset(),
         memo: dict | None = None,
     ) -> DigestPlan:
-        """`memo` (a dict the caller keeps for one pass over one pool): chats that see the same
-        digest — same filters (in any order), cursor, language, zone and format, no rules,
-        mutes or threads of their own — share one selection and rendering (a tick's chats due at the same hour
-        mostly got their last digest in the same tick, so they share a cursor)."""
+        """`memo` (a dict the caller keeps for one pass over one pool): chats that see the
+        same digest — the same filters (in any order), cursor, language, zone and format, and
+        no rules, mutes or threads of their own — share one selection and rendering (a tick's
+        chats due at the same hour mostly got their last digest in the same tick, so they
+        share a cursor)."""
         key = None
         if memo is not None and not rules and not muted and not routes:
             key = (
