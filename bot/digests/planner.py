@@ -476,7 +476,6 @@ class DigestService:
         no rules, mutes or threads of their own — share one selection and rendering (a tick's
         chats due at the same hour mostly got their last digest in the same tick, so they
         share a cursor)."""
-        key = None
         if memo is not None and not rules and not muted and not routes:
             key = (
                 frozenset(chat.topics), frozenset(chat.countries), chat.all_sources, chat.language,

@@ -265,7 +265,7 @@ def render_digest(
         heading_len = telegram_length(heading)
         reason = item_reason(section, labels) if digest.marked else None
         for index, item in enumerate(section.items):
-            block, block_len = _item(item, labels, zone, now, cache, reason, day)
+            block, block_len = _item(item, labels, zone, now, day, cache, reason)
             if index == 0:
                 unit, unit_len = f"{heading}\n\n{block}", heading_len + 2 + block_len
             else:
@@ -293,16 +293,17 @@ def _item(
     labels: Labels,
     zone: tzinfo,
     now: datetime,
+    day: date,
     cache: dict | None,
     reason: str | None = None,
-    day: date | None = None,
 ) -> tuple[str, int]:
+    """One item and its length; `day` is `now`'s date in `zone` (worked out once per digest)."""
     if cache is None:
         block = render_item(item, labels, zone, now, reason)
         return block, telegram_length(block)
     key = (
-        item.article.id, item.also, tuple(v.id for v in item.versions) if item.versions else (),
-        labels.lang, zone, day or now.astimezone(zone).date(), reason,
+        item.article.id, item.also, tuple(v.id for v in item.versions), labels.lang, zone, day,
+        reason,
     )  # fmt: skip
     found = cache.get(key)
     if found is None:
