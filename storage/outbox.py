@@ -329,20 +329,29 @@ class OutboxRepo:
         """Why this message must not be sent now — "gone" (its chat unsubscribed), "done",
         "banned" or "blocked" — or None. Asked right before each send, because a ban or /stop
         may come between fetching a message and sending it."""
-        rows = await self.db.fetchall(  # one row (by id); fetchall is one hop on SQLite
-            "SELECT o.status, c.status AS chat_status,"
+        return (await self.undeliverable_among([message_id])).get(message_id)
+
+    async def undeliverable_among(self, message_ids: Sequence[int]) -> dict[int, str]:
+        """`undeliverable` for several messages in one query: the ones that must not be sent,
+        each with its reason (the others are not in the result)."""
+        marks = ", ".join("?" * len(message_ids))
+        rows = await self.db.fetch_now(
+            "SELECT o.id, o.status, c.status AS chat_status,"
             " EXISTS (SELECT 1 FROM bans WHERE subject_id = o.chat_id) AS banned"
-            " FROM outbox o JOIN chats c ON c.id = o.chat_id WHERE o.id = ?",
-            (message_id,),
+            f" FROM outbox o JOIN chats c ON c.id = o.chat_id WHERE o.id IN ({marks})",
+            tuple(message_ids),
         )
-        if not rows:
-            return "gone"
-        row = rows[0]
-        if row["status"] != "pending":
-            return "done"
-        if row["banned"]:
-            return "banned"
-        return "blocked" if row["chat_status"] == "blocked" else None
+        reasons = dict.fromkeys(message_ids, "gone")
+        for row in rows:
+            if row["status"] != "pending":
+                reasons[row["id"]] = "done"
+            elif row["banned"]:
+                reasons[row["id"]] = "banned"
+            elif row["chat_status"] == "blocked":
+                reasons[row["id"]] = "blocked"
+            else:
+                del reasons[row["id"]]
+        return reasons
 
     async def cancel_chat(self, chat_id: int, reason: str) -> int:
         """Cancel every pending message of a chat (banned, blocked): never sent, not even later."""
@@ -363,13 +372,18 @@ class OutboxRepo:
         )
 
     async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
-        # one row by id, claimed by this process: its row lock is enough (no database-wide lock)
-        await self.db.execute(
+        await self.mark_all_sent([(message_id, telegram_message_id, now)])
+
+    async def mark_all_sent(self, marks: Sequence[tuple[int, int, datetime]]) -> None:
+        """Record sends Telegram accepted: (outbox id, Telegram message id, sent at) each. Each
+        is its own statement on one row by id, claimed by this process — its row lock is
+        enough (no database-wide lock) — and all go to the database in one round trip. A
+        message recorded already stays as it was (a retry after a partial failure)."""
+        await self.db.execute_each(
             "UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, attempts = attempts + 1,"
-            " error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
-            (telegram_message_id, to_db(now), message_id),
-            serial=False,
-        )
+            " error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status <> 'sent'",
+            [(telegram_message_id, to_db(at), message_id) for message_id, telegram_message_id, at in marks],
+        )  # fmt: skip
 
     async def replace_with_fallback(self, message_id: int, error: str, now: datetime) -> int:
         """Telegram refused a rich message: it becomes 'replaced' and its compact parts are

@@ -227,7 +227,8 @@ class OutboxStore(Protocol):
     """Digests and the messages still to send. `record_digests` writes a plan's digest, its
     messages and the chat's cursor in one transaction, or nothing if the chat changed since it was
     read (None in the result); a scheduled slot is recorded once. `claim_heads`/`claim` lease a
-    chat's oldest pending message to one owner; `mark_sent` records a message once."""
+    chat's oldest pending message to one owner; `mark_sent` records a message once
+    (`mark_all_sent` several, in one round trip)."""
 
     async def record_digests(
         self, plans: Sequence[DigestPlan], now: datetime
@@ -249,11 +250,15 @@ class OutboxStore(Protocol):
 
     async def undeliverable(self, message_id: int) -> str | None: ...
 
+    async def undeliverable_among(self, message_ids: Sequence[int]) -> dict[int, str]: ...
+
     async def cancel_chat(self, chat_id: int, reason: str) -> int: ...
 
     async def next_due_at(self, *, owner: str = "") -> datetime | None: ...
 
     async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None: ...
+
+    async def mark_all_sent(self, marks: Sequence[tuple[int, int, datetime]]) -> None: ...
 
     async def replace_with_fallback(self, message_id: int, error: str, now: datetime) -> int: ...
 

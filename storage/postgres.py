@@ -198,6 +198,14 @@ class PostgresDatabase(Facade):
         with conflicts(asyncpg.IntegrityConstraintViolationError):
             return _rowcount(await self.pool.execute(to_numbered(sql), *params))
 
+    async def execute_each(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement per row, all in one round trip, without the database-wide write lock
+        (independent writes by id, such as a batch of sent marks)."""
+        if not rows:
+            return
+        with conflicts(asyncpg.IntegrityConstraintViolationError):
+            await self.pool.executemany(to_numbered(sql), [tuple(r) for r in rows])
+
     async def write_returning(
         self, sql: str, params: Sequence[Any] = (), *, serial: bool = True
     ) -> asyncpg.Record | None:
@@ -208,6 +216,9 @@ class PostgresDatabase(Facade):
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
         return list(await self.pool.fetch(to_numbered(sql), *params))
+
+    async def fetch_now(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
+        return await self.fetchall(sql, params)  # (no worker thread to skip here)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
         return await self.pool.fetchrow(to_numbered(sql), *params)

@@ -6,6 +6,10 @@ the fan-out benchmark it took a fifth of the sender's CPU — more than the data
 takes `application/json` for every method except file uploads, and `json.dumps` is C. So a
 request with no file goes as JSON (nested objects stay objects, numbers stay numbers), and one
 with a file keeps aiogram's multipart form.
+
+aiogram parses each answer as `Response[<the method's result type>]`, a pydantic generic that
+pydantic keeps only while something refers to it: after every garbage collection the next
+request built its validator again (~0.5 ms). The session keeps the usual ones.
 """
 
 from __future__ import annotations
@@ -14,9 +18,15 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import Response
 from aiogram.methods import TelegramMethod
+from aiogram.types import Message, Update, User
 from aiohttp import FormData
 from aiohttp.payload import JsonPayload
+
+# what the sender, the alerts and long polling call all the time: sendMessage and
+# sendRichMessage, getMe, getUpdates, and the many methods that answer True
+PINNED_RESPONSES = (Response[Message], Response[User], Response[list[Update]], Response[bool])
 
 
 class JsonSession(AiohttpSession):

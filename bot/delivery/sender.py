@@ -1,8 +1,9 @@
 """The delivery engine: drains the persistent outbox into Telegram under rate limits.
 
 Each chat has at most one message in flight, its parts go in order, and a message is marked
-sent in its own small transaction right after Telegram accepted it — so a crash resends at most
-the messages that were in flight (≤ `concurrency`, one per chat). Nothing is dropped for a
+sent in its own small transaction right after Telegram accepted it (sends that finish together
+share one database round trip), and its send slot is free only then — so a crash resends at
+most the messages that were in flight (≤ `concurrency`, one per chat). Nothing is dropped for a
 flood wait; transient errors (5xx, network, timeouts) are retried with capped exponential
 back-off for at least `retry_for` (24 h); when several fail in a row Telegram is down, and a
 circuit breaker pauses the whole sender and probes with getMe until Telegram answers again. A
@@ -44,6 +45,7 @@ from aiogram.methods import SendRichMessage
 from aiogram.types import InputRichMessage, LinkPreviewOptions
 
 from bot.delivery.breaker import CircuitBreaker
+from bot.delivery.coalesce import Coalescer
 from bot.delivery.ratelimit import RateLimiter
 from bot.domain import OutboxMessage
 from bot.observe import NO_EVENTS, PipelineEvents
@@ -164,6 +166,10 @@ class Sender:
         self.lease = lease or timedelta(seconds=2 * request_timeout + 60)
         # …and the send limits hold for all of them together (the database keeps the pace).
         self.pacing = None if exclusive else stores.pacing
+        # The two questions each send asks the database (may it still go? it went), asked
+        # together by the sends in flight at the same moment: one hop for several sends.
+        self._checks = Coalescer(self.outbox.undeliverable_among)
+        self._marks = Coalescer(self.outbox.mark_all_sent)
 
     # -- lifecycle
 
@@ -307,13 +313,13 @@ class Sender:
 
     async def _flush(self) -> bool:
         """Record the sends Telegram accepted while the database could not; True when all are."""
-        for outbox_id, (message_id, sent_at) in sorted(self._unrecorded.items()):
-            try:
-                await self.outbox.mark_sent(outbox_id, message_id, sent_at)
-            except Exception as exc:
-                log.warning("the database still cannot record sends: %s", exc)
-                return False
-            del self._unrecorded[outbox_id]
+        marks = [(outbox_id, *sent) for outbox_id, sent in sorted(self._unrecorded.items())]
+        try:
+            await self.outbox.mark_all_sent(marks)
+        except Exception as exc:
+            log.warning("the database still cannot record sends: %s", exc)
+            return False
+        self._unrecorded.clear()
         log.warning("the database records sends again; delivery resumes")
         self._alert("admin.alert_db_write_ok")
         return True
@@ -412,7 +418,7 @@ class Sender:
     async def _send(self, row: OutboxMessage) -> None:
         # A ban, /stop or block may have come since the row was fetched: it holds for this too.
         if self.exclusive:
-            if (reason := await self.outbox.undeliverable(row.id)) is not None:
+            if (reason := await self._checks(row.id)) is not None:
                 await self._cancelled(row, reason)
                 return
         elif not await self._claim(row) or not await self._pace(row):
@@ -577,7 +583,7 @@ class Sender:
         sent_at = self.clock()
         self._recording[row.id] = asyncio.get_running_loop().time()
         try:
-            await self.outbox.mark_sent(row.id, message_id, sent_at)
+            await self._marks((row.id, message_id, sent_at))
         except Exception as exc:  # disk full, I/O error, locked: whatever it is, don't resend
             first = not self._unrecorded
             self._unrecorded[row.id] = (message_id, sent_at)

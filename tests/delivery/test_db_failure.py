@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -62,7 +62,8 @@ class WriteLock:
 
 
 class FailingRecords(OutboxRepo):
-    """The outbox with a write failure from the `at`-th mark_sent on, for `failures` attempts:
+    """The outbox with a write failure from the `at`-th recording of sends on (a call of
+    mark_all_sent: one or several sends), for `failures` attempts:
     "locked" takes the real write lock; "full" raises what SQLite says when the disk is full."""
 
     def __init__(self, db: Database, lock: WriteLock, mode: str, *, at: int, failures: int,
@@ -78,7 +79,7 @@ class FailingRecords(OutboxRepo):
         return sum(1 for r in self.server.requests
                    if r.method == "sendMessage" and r.params.get("chat_id") != ADMIN)  # fmt: skip
 
-    async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
+    async def mark_all_sent(self, marks: Sequence[tuple[int, int, datetime]]) -> None:
         self.calls += 1
         if self.calls == self.at:
             if self.mode == "locked":
@@ -94,7 +95,7 @@ class FailingRecords(OutboxRepo):
             self.failed += 1
             raise sqlite3.OperationalError("database or disk is full")
         try:
-            await super().mark_sent(message_id, telegram_message_id, now)
+            await super().mark_all_sent(marks)
         except sqlite3.OperationalError:
             self.failed += 1
             raise

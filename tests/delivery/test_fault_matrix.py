@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 
 import pytest
@@ -33,7 +34,7 @@ TRIGGER = 12  # the n-th accepted send / recorded send starts the fault
 
 
 class HookedOutbox(OutboxRepo):
-    """The outbox, calling `hook` just before the `at`-th record of a send."""
+    """The outbox, calling `hook` just before the `at`-th recording of sends (one or several)."""
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)
@@ -41,11 +42,11 @@ class HookedOutbox(OutboxRepo):
         self.hook = None
         self.calls = 0
 
-    async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
+    async def mark_all_sent(self, marks: Sequence[tuple[int, int, datetime]]) -> None:
         self.calls += 1
         if self.calls == self.at and self.hook is not None:
             await self.hook()
-        await super().mark_sent(message_id, telegram_message_id, now)
+        await super().mark_all_sent(marks)
 
 
 def plans(chats: range) -> list[DigestPlan]:
