@@ -2,10 +2,10 @@
 
 The sender asks the database twice per message (may it still go? it went). Each ask is a hop
 to the database thread (SQLite) or a round trip (PostgreSQL), and at a few thousand messages a
-second the hops, not the work, are what costs. A `Coalescer` runs the first call at once, alone;
-calls made while it runs wait and then go together in one batch. No call waits for a timer and
-none returns before its own item is done, so a send still ends only once it is recorded (at
-most the sends in flight repeat after a kill -9, as with one write per message).
+second the hops, not the work, are what costs. A `Coalescer` runs a call at once, alone, when
+no batch is under way; calls made while one is wait and then go together in one batch. No call
+waits for a timer and none returns before its own item is done, so a send still ends only once
+it is recorded (at most the sends in flight repeat after a kill -9, as with one write each).
 """
 
 from __future__ import annotations
@@ -19,22 +19,37 @@ R = TypeVar("R")
 
 
 class Coalescer(Generic[K, R]):
-    """`await coalescer(item)` → `run(batch)[item]` (None if absent), the batch being every
-    item submitted while the previous batch ran. If `run` raises, every caller in that batch
-    gets the exception."""
+    """`await coalescer(item)` → `run(batch)[item]` (None if absent), the batch being the item
+    alone if nothing was under way, else every item submitted while the previous batch ran. If
+    `run` raises, every caller in that batch gets the exception."""
 
     def __init__(self, run: Callable[[Sequence[K]], Awaitable[Mapping[K, R] | None]]) -> None:
         self._run = run
         self._queue: list[tuple[K, asyncio.Future[R | None]]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._busy = False  # a batch is under way
+        self._task: asyncio.Task[None] | None = None  # the one running the queued batches
         self.batches = 0  # how many calls to `run` (statistics and tests)
 
     async def __call__(self, item: K) -> R | None:
-        future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        if self._task is None:
+        if self._busy:
+            future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
+            self._queue.append((item, future))
+            return await future  # a caller cancelled (a stop's grace ran out): the rest go on
+        # nothing under way: this caller runs its batch of one itself (no task to schedule)
+        self._busy = True
+        try:
+            self.batches += 1
+            results = await self._run([item]) or {}
+            return results.get(item)
+        finally:
+            self._go_on()
+
+    def _go_on(self) -> None:
+        """After a batch: the calls that queued meanwhile go next, together, in a task."""
+        if self._queue:
             self._task = asyncio.create_task(self._drain())
-        return await future  # a caller cancelled (a stop's grace ran out) leaves its batch running
+        else:
+            self._busy = False
 
     async def _drain(self) -> None:
         batch: list[tuple[K, asyncio.Future[R | None]]] = []
@@ -57,6 +72,7 @@ class Coalescer(Generic[K, R]):
                 future.cancel()
             self._queue = []
             self._task = None
+            self._busy = False
 
     async def wait(self) -> None:
         """Until the batches under way are done (a stop waits for them)."""

@@ -83,6 +83,7 @@ class DeliveryStats:
 PACE_WAIT_MAX = 5.0
 # Several processes: each claims this many rounds of its concurrent sends at a time.
 CLAIM_ROUNDS = 8
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # one for all (never changed by a send)
 
 
 def attempts_for(window: timedelta, base: float, cap: float) -> int:
@@ -426,7 +427,7 @@ class Sender:
         preview = (
             LinkPreviewOptions(url=row.preview_url, prefer_small_media=True)
             if row.preview_url
-            else LinkPreviewOptions(is_disabled=True)
+            else NO_PREVIEW
         )
         started = time.perf_counter()  # the request's own duration, whatever the injected clock
         try:

@@ -26,13 +26,12 @@ class Recorder:
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
         self.gate = asyncio.Event()
-        self.fail_next = False
+        self.fail_when: int | None = None  # a batch with this item fails
 
     async def __call__(self, items: Sequence[int]) -> dict[int, str]:
         self.batches.append(list(items))
         await self.gate.wait()
-        if self.fail_next:
-            self.fail_next = False
+        if self.fail_when in items:
             raise OSError("disk I/O error")
         return {i: f"done {i}" for i in items if i % 2 == 0}
 
@@ -62,31 +61,37 @@ async def test_the_first_call_goes_alone_and_calls_made_meanwhile_go_together():
 async def test_a_failed_batch_fails_each_of_its_callers_and_not_the_next():
     run = Recorder()
     ask = Coalescer(run)
-    run.fail_next = True
+    leader = asyncio.create_task(ask(0))
+    await settle()
     failing = [asyncio.create_task(ask(n)) for n in (1, 2)]
     await settle()
-    later = asyncio.create_task(ask(4))
-    await settle()
+    run.fail_when = 1
     run.gate.set()
+    assert await leader == "done 0"
     for task in failing:
         with pytest.raises(OSError, match="disk I/O error"):
             await task
-    assert await later == "done 4"
-    assert run.batches == [[1, 2], [4]]
+    assert await ask(4) == "done 4"
+    assert run.batches == [[0], [1, 2], [4]]
 
 
-async def test_a_cancelled_caller_leaves_its_batch_running_for_the_others():
+async def test_a_cancelled_caller_leaves_the_others_their_batch():
     run = Recorder()
     ask = Coalescer(run)
-    gone = asyncio.create_task(ask(2))
-    stays = asyncio.create_task(ask(4))
+    gone = asyncio.create_task(ask(2))  # runs its batch of one itself
     await settle()
-    gone.cancel()
+    stays = [asyncio.create_task(ask(n)) for n in (4, 6)]
+    gone_late = asyncio.create_task(ask(8))
+    await settle()
+    gone.cancel()  # a stop's grace ran out: its own batch stops…
+    gone_late.cancel()  # …and one waiting in the queue leaves it
     await settle()
     run.gate.set()
-    assert await stays == "done 4"
-    assert gone.cancelled() and run.batches == [[2, 4]]
+    assert await asyncio.gather(*stays) == ["done 4", "done 6"]  # the others still go
+    assert gone.cancelled() and gone_late.cancelled()
+    assert run.batches == [[2], [4, 6, 8]]
     await ask.wait()  # nothing left under way
+    assert await ask(10) == "done 10" and run.batches[-1] == [10]
 
 
 # -- in the sender, on a real SQLite file and the fake Bot API
