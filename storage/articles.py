@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import Article, ArticleDraft, ClusterRow, NewArticle, PollSuccess
+from storage.codes import json_tuple
 from storage.db import Database
 from storage.feeds import write_success
 from storage.timefmt import from_db, to_db
@@ -30,8 +31,8 @@ def article_from_row(row: Any) -> Article:
         published_at=from_db(row["published_at"]),  # type: ignore[arg-type]
         fetched_at=from_db(row["fetched_at"]),  # type: ignore[arg-type]
         backfill=bool(row["backfill"]),
-        topics=tuple(json.loads(row["topics"])),
-        countries=tuple(json.loads(row["countries"])),
+        topics=json_tuple(row["topics"]),
+        countries=json_tuple(row["countries"]),
         matches={k: tuple(v) for k, v in json.loads(row["matches"]).items()},
         cluster_id=row["cluster_id"],
         language=row["language"],

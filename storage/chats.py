@@ -12,6 +12,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain import Chat
+from storage.codes import json_tuple
 from storage.db import Database
 from storage.errors import ChatNotFoundError
 from storage.facade import decoded
@@ -36,10 +37,10 @@ def chat_from_row(row: aiosqlite.Row) -> Chat:
         timezone=row["timezone"],
         status=row["status"],
         mode=row["mode"],
-        times=tuple(json.loads(row["times"])),
+        times=json_tuple(row["times"]),
         weekday=row["weekday"],
-        topics=tuple(json.loads(row["topics"])),
-        countries=tuple(json.loads(row["countries"])),
+        topics=json_tuple(row["topics"]),
+        countries=json_tuple(row["countries"]),
         cursor_article_id=row["cursor_article_id"],
         last_slot_at=from_db(row["last_slot_at"]),
         onboarded=bool(row["onboarded"]),

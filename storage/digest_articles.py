@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from functools import lru_cache
 
 import aiosqlite
 
 from bot.domain import Article
+from storage.codes import json_tuple
 from storage.db import Database
 from storage.facade import decoded
 from storage.timefmt import to_db
@@ -17,13 +16,6 @@ _COLUMNS = (
     "id, feed_id, key, url, title, lead, image_url, source, published_at, fetched_at,"
     " backfill, topics, countries, cluster_id, language"
 )
-
-
-@lru_cache(maxsize=4096)
-def _codes(text: str) -> tuple[str, ...]:
-    """A JSON list of topics or countries: a pool of 20,000 articles has a few hundred distinct
-    ones, decoded once each (and shared, not one tuple per article)."""
-    return tuple(json.loads(text))
 
 
 def _slim(row: aiosqlite.Row) -> Article:
@@ -40,8 +32,8 @@ def _slim(row: aiosqlite.Row) -> Article:
         published_at=datetime.fromisoformat(row[8]),  # "…Z" text (storage.timefmt), fast path
         fetched_at=datetime.fromisoformat(row[9]),
         backfill=bool(row[10]),
-        topics=_codes(row[11]),
-        countries=_codes(row[12]),
+        topics=json_tuple(row[11]),
+        countries=json_tuple(row[12]),
         cluster_id=row[13],
         language=row[14],
     )
