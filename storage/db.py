@@ -180,7 +180,10 @@ class Database(Facade):
         self._now_commits += commits
         if self._now_commits >= CHECKPOINT_EVERY:
             self._now_commits = 0
-            await self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            try:
+                await self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:  # the writes are committed: only the next one waits
+                log.warning("WAL checkpoint skipped (%s); the next one tries again", exc)
 
     async def execute_each(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement per row, each its own transaction (autocommit), without the hop to the
