@@ -139,9 +139,8 @@ class Database(Facade):
                     await self.conn.execute("COMMIT")
 
     # One statement needs no BEGIN/COMMIT around it: in autocommit mode it is its own
-    # transaction. Each aiosqlite call is a hop to its thread and back, and a sent mark went
-    # from five hops to one (the write lock still keeps it out of another coroutine's
-    # transaction on this shared connection).
+    # transaction, one hop to aiosqlite's thread and back instead of three (the write lock
+    # still keeps it out of another coroutine's transaction on this shared connection).
 
     async def execute(self, sql: str, params: Sequence[Any] = (), *, serial: bool = True) -> int:
         with conflicts(sqlite3.IntegrityError):

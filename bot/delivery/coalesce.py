@@ -27,7 +27,7 @@ class Coalescer(Generic[K, R]):
         self._run = run
         self._queue: list[tuple[K, asyncio.Future[R | None]]] = []
         self._busy = False  # a batch is under way
-        self._task: asyncio.Task[None] | None = None  # the one running the queued batches
+        self._task: asyncio.Task[None] | None = None  # runs the queued batches (kept: a reference)
         self.batches = 0  # how many calls to `run` (statistics and tests)
 
     async def __call__(self, item: K) -> R | None:
@@ -73,8 +73,3 @@ class Coalescer(Generic[K, R]):
             self._queue = []
             self._task = None
             self._busy = False
-
-    async def wait(self) -> None:
-        """Until the batches under way are done (a stop waits for them)."""
-        while self._task is not None:
-            await asyncio.wait({self._task})

@@ -90,7 +90,7 @@ async def test_a_cancelled_caller_leaves_the_others_their_batch():
     assert await asyncio.gather(*stays) == ["done 4", "done 6"]  # the others still go
     assert gone.cancelled() and gone_late.cancelled()
     assert run.batches == [[2], [4, 6, 8]]
-    await ask.wait()  # nothing left under way
+    await settle()  # the queued batch's task is done
     assert await ask(10) == "done 10" and run.batches[-1] == [10]
 
 
