@@ -37,6 +37,21 @@ def _check_is_database(path: Path) -> None:
         )
 
 
+async def _check_can_open(path: Path) -> None:
+    """Make the file's folder and open it once, before aiosqlite does: a path that cannot be
+    (a file where a folder should be, no write permission) is one line for the operator. (When
+    aiosqlite's own connect fails, its thread outlives the closed loop and prints a traceback.)"""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(lambda: sqlite3.connect(path).close())
+    except (OSError, sqlite3.OperationalError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise UnusableDatabaseError(
+            f"cannot open or create {path} ({reason}); check DATABASE_PATH and that its folder"
+            " exists or can be made, and is writable"
+        ) from None
+
+
 def count_where(condition: str) -> str:
     """SQL for "how many rows meet `condition`", the same on both engines (PostgreSQL does not
     sum booleans)."""
@@ -78,7 +93,7 @@ class Database(Facade):
     async def connect(self) -> Database:
         if str(self.path) != ":memory:":
             _check_is_database(self.path)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            await _check_can_open(self.path)
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
             conn.row_factory = aiosqlite.Row

@@ -73,3 +73,23 @@ async def test_an_empty_file_becomes_a_database(tmp_path):
     env.db_path.touch()  # e.g. made by a deploy script: SQLite turns it into a database
     result = await cli(env, "feeds", "list")
     assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize("where", ["under a file", "through a dangling link"])
+async def test_a_path_that_cannot_be_created_gets_one_line(tmp_path, where):
+    """A DATABASE_PATH whose folder cannot be made (a file stands where a folder should), or
+    that SQLite cannot open (a link to a folder that is not there): one line, exit 1."""
+    if where == "under a file":
+        blocker = tmp_path / "not-a-folder"
+        blocker.write_text("x", encoding="utf-8")
+        path = blocker / "bot.sqlite3"
+    else:
+        path = tmp_path / "link.sqlite3"
+        path.symlink_to(tmp_path / "missing" / "bot.sqlite3")
+    env = make_env(tmp_path, DATABASE_PATH=str(path))
+    result = await cli(env, "feeds", "list")
+    assert result.code == 1
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("database error: cannot open or create"), result.err
+    assert str(env.db_path) in lines[0] and "DATABASE_PATH" in lines[0]
+    assert "Traceback" not in result.err + result.out
